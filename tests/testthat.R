@@ -1,0 +1,4 @@
+library(testthat)
+library(rlpsy)
+
+test_check("rlpsy")
