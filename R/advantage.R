@@ -1,0 +1,23 @@
+#' Identified advantage of a Q matrix (pure R)
+#'
+#' Spec section 4: per state, centre Q over the available actions and scale
+#' to unit root-mean-square, A = c / sqrt(mean(c^2) + eps). Unavailable
+#' actions get A = 0 (they are never chosen).
+#'
+#' @param Q numeric S x K matrix.
+#' @param available logical S x K matrix (default: all TRUE).
+#' @param eps small positive constant of the normalisation.
+#' @return numeric S x K matrix with the dimnames of `Q`.
+#' @noRd
+identified_advantage <- function(Q, available = NULL, eps = 1e-8) {
+  if (is.null(available)) available <- matrix(TRUE, nrow(Q), ncol(Q))
+  Qm <- Q
+  Qm[!available] <- NA_real_
+  k <- rowSums(available)
+  centred <- Qm - rowSums(Qm, na.rm = TRUE) / k
+  rho <- sqrt(rowSums(centred^2, na.rm = TRUE) / k + eps)
+  A <- centred / rho
+  A[!available] <- 0
+  dimnames(A) <- dimnames(Q)
+  A
+}
