@@ -11,18 +11,152 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
-// rlpsy_core_version
-int rlpsy_core_version();
-RcppExport SEXP _rlpsy_rlpsy_core_version() {
+// core_new
+SEXP core_new(List enc, List settings);
+RcppExport SEXP _rlpsy_core_new(SEXP encSEXP, SEXP settingsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    rcpp_result_gen = Rcpp::wrap(rlpsy_core_version());
+    Rcpp::traits::input_parameter< List >::type enc(encSEXP);
+    Rcpp::traits::input_parameter< List >::type settings(settingsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_new(enc, settings));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_set_settings
+void core_set_settings(SEXP ptr, List settings);
+RcppExport SEXP _rlpsy_core_set_settings(SEXP ptrSEXP, SEXP settingsSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< List >::type settings(settingsSEXP);
+    core_set_settings(ptr, settings);
+    return R_NilValue;
+END_RCPP
+}
+// core_info
+List core_info(SEXP ptr);
+RcppExport SEXP _rlpsy_core_info(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_info(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_objective
+List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, double mu, double sigma, int threads, bool gradient);
+RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
+    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, Q, w, z, mu, sigma, threads, gradient));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_estep
+List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol);
+RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP QSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type z0(z0SEXP);
+    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, Q, z0, mu, sigma, threads, max_iter, tol));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_mstep
+List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, int threads, int max_iter, double rel_tol, bool reset_memory);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP rel_tolSEXP, SEXP reset_memorySEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type rel_tol(rel_tolSEXP);
+    Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_alive
+bool core_alive(SEXP ptr);
+RcppExport SEXP _rlpsy_core_alive(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_alive(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
+// task_soft_q_cpp
+Rcpp::List task_soft_q_cpp(int n_states, int n_actions, Rcpp::IntegerVector offsets, Rcpp::IntegerVector csr_next, Rcpp::NumericVector prob, Rcpp::LogicalVector available, Rcpp::LogicalVector terminal, Rcpp::NumericVector reward, Rcpp::NumericVector Q0, double gamma, double tau, double tol, int max_iter);
+RcppExport SEXP _rlpsy_task_soft_q_cpp(SEXP n_statesSEXP, SEXP n_actionsSEXP, SEXP offsetsSEXP, SEXP csr_nextSEXP, SEXP probSEXP, SEXP availableSEXP, SEXP terminalSEXP, SEXP rewardSEXP, SEXP Q0SEXP, SEXP gammaSEXP, SEXP tauSEXP, SEXP tolSEXP, SEXP max_iterSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type n_states(n_statesSEXP);
+    Rcpp::traits::input_parameter< int >::type n_actions(n_actionsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type offsets(offsetsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type csr_next(csr_nextSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type prob(probSEXP);
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type available(availableSEXP);
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type Q0(Q0SEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type tau(tauSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    rcpp_result_gen = Rcpp::wrap(task_soft_q_cpp(n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter));
+    return rcpp_result_gen;
+END_RCPP
+}
+// task_simulate_cpp
+Rcpp::List task_simulate_cpp(int n_states, int n_actions, Rcpp::IntegerVector offsets, Rcpp::IntegerVector csr_next, Rcpp::NumericVector prob, Rcpp::LogicalVector available, Rcpp::LogicalVector terminal, Rcpp::NumericVector advantage, Rcpp::NumericVector start_cum, Rcpp::NumericVector beta, int n_decisions);
+RcppExport SEXP _rlpsy_task_simulate_cpp(SEXP n_statesSEXP, SEXP n_actionsSEXP, SEXP offsetsSEXP, SEXP csr_nextSEXP, SEXP probSEXP, SEXP availableSEXP, SEXP terminalSEXP, SEXP advantageSEXP, SEXP start_cumSEXP, SEXP betaSEXP, SEXP n_decisionsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< int >::type n_states(n_statesSEXP);
+    Rcpp::traits::input_parameter< int >::type n_actions(n_actionsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type offsets(offsetsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type csr_next(csr_nextSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type prob(probSEXP);
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type available(availableSEXP);
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type advantage(advantageSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type start_cum(start_cumSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type beta(betaSEXP);
+    Rcpp::traits::input_parameter< int >::type n_decisions(n_decisionsSEXP);
+    rcpp_result_gen = Rcpp::wrap(task_simulate_cpp(n_states, n_actions, offsets, csr_next, prob, available, terminal, advantage, start_cum, beta, n_decisions));
     return rcpp_result_gen;
 END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_rlpsy_rlpsy_core_version", (DL_FUNC) &_rlpsy_rlpsy_core_version, 0},
+    {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 2},
+    {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
+    {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
+    {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
+    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 8},
+    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 8},
+    {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
+    {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
+    {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
     {NULL, NULL, 0}
 };
 

@@ -1,0 +1,91 @@
+# Building the rlpsy_fit object from an EM run, and the small accessors the
+# methods share.
+
+#' E-step status codes of the C++ core, as labels
+#' @noRd
+estep_status_labels <- c("converged", "max_iter", "non_finite", "stalled")
+
+#' Assemble the rlpsy_fit object and signal convergence trouble
+#' @noRd
+build_fit <- function(call, enc, core, run, ctrl, settings) {
+  st <- run$state
+  e <- run$estep
+  labs <- list(state = enc$states, action = enc$actions)
+  Q <- st$Q
+  dimnames(Q) <- labs
+  w <- st$w
+  if (!is.null(w)) dimnames(w) <- labs
+  z <- stats::setNames(e$z, enc$participants)
+  se <- stats::setNames(e$se, enc$participants)
+  prior <- st$prior
+  status <- factor(estep_status_labels[e$status + 1L], levels = estep_status_labels)
+  n_j <- diff(enc$offsets)
+  prior_j <- (e$z - prior[["mu"]])^2 / (2 * prior[["sigma"]]^2)
+  participants <- data.frame(
+    participant = enc$participants, beta = exp(e$z), z = e$z, se = se,
+    n_decisions = n_j, loglik = e$loglik + prior_j, iter = e$iter,
+    status = status, stringsAsFactors = FALSE, row.names = NULL
+  )
+  obj <- core_objective(core, st$Q, st$w, st$z, prior[["mu"]], prior[["sigma"]],
+                        ctrl$threads, FALSE)
+  fit <- list(
+    call = call, beta = exp(z), z = z, se = se, prior = prior,
+    prior_fixed = !is.character(ctrl$prior),
+    Q = Q, w = w, reward = if (!is.null(w)) mask_unavailable(tanh(w), enc$available),
+    advantage = identified_advantage(Q, enc$available, ctrl$eps),
+    value = soft_value(Q, enc$available, settings$tau),
+    participants = participants, objective = obj$components,
+    trace = run$trace, converged = run$converged, iterations = run$iterations,
+    gamma = settings$gamma, tau = settings$tau, settings = settings,
+    control = ctrl, data = enc, core = core
+  )
+  class(fit) <- "rlpsy_fit"
+  warn_convergence(fit)
+  fit
+}
+
+#' Set entries of unavailable actions to NA (for labelled outputs)
+#' @noRd
+mask_unavailable <- function(M, available) {
+  M[!available] <- NA_real_
+  M
+}
+
+#' Soft value V(s) = tau log sum_a exp(Q(s, a) / tau) over available actions
+#' @noRd
+soft_value <- function(Q, available, tau) {
+  X <- Q / tau
+  X[!available] <- -Inf
+  m <- apply(X, 1, max)
+  stats::setNames(tau * (m + log(rowSums(exp(X - m)))), rownames(Q))
+}
+
+#' One warning with counts when EM or some E-steps did not converge
+#' @noRd
+warn_convergence <- function(fit) {
+  msgs <- character()
+  if (!fit$converged) {
+    msgs <- c(msgs, sprintf(
+      "EM stopped after %d iterations without meeting the tolerance (see `fit$trace`; raise `max_iter` in rlpsy_control()).",
+      fit$iterations))
+  }
+  bad <- fit$participants$status != "converged"
+  if (any(bad)) {
+    tab <- table(droplevels(fit$participants$status[bad]))
+    msgs <- c(msgs, sprintf(
+      "The E-step did not converge for %d of %d participants (%s): %s.",
+      sum(bad), length(bad), paste(names(tab), tab, sep = ": ", collapse = ", "),
+      show_values(fit$participants$participant[bad])))
+  }
+  if (length(msgs)) {
+    rlpsy_warn(paste(msgs, collapse = "\n"), class = "convergence")
+  }
+}
+
+#' The C++ core of a fit, rebuilt from the encoded data when the external
+#' pointer did not survive (a fit saved and loaded again).
+#' @noRd
+fit_core <- function(fit) {
+  if (!core_alive(fit$core)) fit$core <- core_new(fit$data, fit$settings)
+  fit$core
+}

@@ -1,0 +1,160 @@
+// rlpsy core: the E-step, a safeguarded 1-D Newton on z_j = log beta_j.
+//
+// With the advantage A fixed (spec 5.1 and 6.2, DESIGN.md section 1):
+//   l_j(z) = beta T_j - sum_u n_u log sum_a exp(beta A(s_u, a))
+//            - (z - mu)^2 / (2 sigma^2),          beta = exp(z),
+//   T_j = sum over j's decisions of A(s_t, a_t),
+//   g = beta S1 - (z - mu) / sigma^2,   S1 = T_j - sum_u n_u E_p[A(s_u, .)],
+//   H = beta S1 - beta^2 sum_u n_u Var_p[A(s_u, .)] - 1 / sigma^2,
+// where p = softmax(beta A(s_u, .)). l_j is concave in beta but not always in
+// z, so where H >= 0 the step uses H_F = -beta^2 sum n Var - 1/sigma^2 < 0,
+// steps are capped and halved until l_j increases. Plain C++, no R headers.
+#ifndef RLPSY_ESTEP_H
+#define RLPSY_ESTEP_H
+
+#include <cmath>
+#include <vector>
+
+#include "data.h"
+#include "parallel.h"
+
+namespace rlpsy {
+
+enum EStatus { kConverged = 0, kMaxIter = 1, kNonFinite = 2, kStalled = 3 };
+
+struct EStepOptions {
+  int max_iter = 100;
+  double tol = 1e-8;     // |g| below which z is converged
+  double max_step = 2.0; // largest Newton step in z
+};
+
+struct EStepResult {
+  std::vector<double> z, se, loglik;  // mode, SE of z (exact H), l_j(mode)
+  std::vector<int> iter, status;
+};
+
+// l_j, g and H at z for one participant. T is T_j.
+struct EEval {
+  double l, g, H, HF;
+};
+
+inline EEval estep_eval(const Data& d, const double* A, const double* amax,
+                        int j, double T, double z, double mu, double sigma,
+                        double* p) {
+  const int K = d.K;
+  const double beta = std::exp(z), prec = 1.0 / (sigma * sigma);
+  double lse_sum = 0.0, mean_sum = 0.0, var_sum = 0.0;
+  for (int u = d.pu_off[j]; u < d.pu_off[j + 1]; ++u) {
+    const size_t row = static_cast<size_t>(d.u_state[u]) * K;
+    const uint8_t* av = &d.avail[row];
+    const double* As = A + row;
+    const double m = beta * amax[d.u_state[u]];
+    double zs = 0.0;
+    for (int a = 0; a < K; ++a) {
+      p[a] = av[a] ? std::exp(beta * As[a] - m) : 0.0;
+      zs += p[a];
+    }
+    double ea = 0.0;
+    for (int a = 0; a < K; ++a) ea += p[a] * As[a];
+    ea /= zs;
+    double va = 0.0;
+    for (int a = 0; a < K; ++a) va += p[a] * (As[a] - ea) * (As[a] - ea);
+    va /= zs;
+    const double n = d.u_n[u];
+    lse_sum += n * (m + std::log(zs));
+    mean_sum += n * ea;
+    var_sum += n * va;
+  }
+  const double S1 = T - mean_sum;
+  EEval e;
+  e.l = beta * T - lse_sum - 0.5 * (z - mu) * (z - mu) * prec;
+  e.g = beta * S1 - (z - mu) * prec;
+  e.HF = -beta * beta * var_sum - prec;
+  e.H = beta * S1 + e.HF;
+  return e;
+}
+
+// T_j = sum over participant j's decisions of A(s_t, a_t).
+inline double chosen_advantage(const Data& d, const double* A, int j) {
+  double T = 0.0;
+  for (int u = d.pu_off[j]; u < d.pu_off[j + 1]; ++u) {
+    const size_t row = static_cast<size_t>(d.u_state[u]) * d.K;
+    for (int c = d.uc_off[u]; c < d.uc_off[u + 1]; ++c)
+      T += d.c_n[c] * A[row + d.c_action[c]];
+  }
+  return T;
+}
+
+// Safeguarded Newton for participant j from z0. Writes the result into slot
+// j of `out` (and nothing else).
+inline void estep_one(const Data& d, const double* A, const double* amax,
+                      int j, double z0, double mu, double sigma,
+                      const EStepOptions& opt, EStepResult& out, double* p) {
+  const double T = chosen_advantage(d, A, j);
+  double z = z0;
+  EEval e = estep_eval(d, A, amax, j, T, z, mu, sigma, p);
+  int status = kMaxIter, it = 0;
+  for (; it < opt.max_iter; ++it) {
+    if (!std::isfinite(e.l) || !std::isfinite(e.g)) {
+      status = kNonFinite;
+      break;
+    }
+    if (std::fabs(e.g) <= opt.tol) {
+      status = kConverged;
+      break;
+    }
+    const double h = e.H < 0.0 ? e.H : e.HF;
+    double step = -e.g / h;
+    if (std::fabs(step) > opt.max_step) step = std::copysign(opt.max_step, step);
+    bool accepted = false;
+    for (int halve = 0; halve < 60; ++halve, step *= 0.5) {
+      EEval t = estep_eval(d, A, amax, j, T, z + step, mu, sigma, p);
+      if (std::isfinite(t.l) && t.l >= e.l) {
+        z += step;
+        e = t;
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) {
+      status = kStalled;
+      break;
+    }
+    // steps below the resolution of z: l_j is flat at double precision
+    if (std::fabs(step) <= 1e-13 * (1.0 + std::fabs(z))) {
+      status = kConverged;
+      ++it;
+      break;
+    }
+  }
+  out.z[j] = z;
+  out.loglik[j] = e.l;
+  out.iter[j] = it;
+  const double h = e.H < 0.0 ? e.H : e.HF;
+  out.se[j] = 1.0 / std::sqrt(-h);
+  if (status == kConverged && !(e.H < 0.0)) status = kStalled;
+  out.status[j] = status;
+}
+
+// E-step for all participants, in parallel; each writes only its own slot.
+inline EStepResult estep(const Data& d, const double* A, const double* amax,
+                         const double* z0, double mu, double sigma,
+                         const EStepOptions& opt, const Runner& run) {
+  EStepResult out;
+  out.z.resize(d.J);
+  out.se.resize(d.J);
+  out.loglik.resize(d.J);
+  out.iter.resize(d.J);
+  out.status.resize(d.J);
+  run(d.J, 16, [&](size_t b, size_t e) {
+    std::vector<double> p(d.K);
+    for (size_t j = b; j < e; ++j)
+      estep_one(d, A, amax, static_cast<int>(j), z0[j], mu, sigma, opt, out,
+                p.data());
+  });
+  return out;
+}
+
+}  // namespace rlpsy
+
+#endif

@@ -1,0 +1,337 @@
+// rlpsy core: the penalised objective J and its exact gradient.
+//
+// Notation (DESIGN.md section 1). Per state s, over its K_s available actions:
+//   c(s,a) = Q(s,a) - mean_a Q(s,a),  rho(s) = sqrt(mean_a c(s,a)^2 + eps),
+//   A(s,a) = c(s,a) / rho(s)                     (identified advantage)
+//   V(s)   = tau * log sum_a exp(Q(s,a) / tau)    (soft value; 0 after d = 1)
+//   delta  = Q(s,a) - r - gamma (1 - d) V(s')     (soft Bellman residual)
+//   J = sum_t -log softmax(beta_j A(s_t, .))[a_t]
+//     + lambda_bell sum_t delta_t^2
+//     + lambda_cql sum_t [log sum_b exp Q(s_t,b) - Q(s_t,a_t)]
+//     + lambda_r ||w||^2 + sum_j (z_j - mu)^2 / (2 sigma^2)
+// with r = tanh(w(s,a)) when the reward is learned. Plain C++, no R headers.
+#ifndef RLPSY_MODEL_H
+#define RLPSY_MODEL_H
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "data.h"
+#include "parallel.h"
+
+namespace rlpsy {
+
+struct Settings {
+  double gamma = 0.9, tau = 1.0, eps = 1e-8;
+  double lambda_bell = 1.0, lambda_cql = 0.0, lambda_r = 0.0;
+};
+
+// Components of J. `bellman` and `cql` are unweighted sums over decisions;
+// `total` applies the lambdas and adds the prior.
+struct Components {
+  double behaviour = 0, bellman = 0, cql = 0, reward_l2 = 0, prior = 0,
+         total = 0;
+};
+
+// Tabular Q: the parameters are Q itself (S x K, row-major). A feature-based
+// or neural Q implements the same two maps (values and the chain rule back to
+// its parameters) and the likelihood code stays as it is.
+struct TabularQ {
+  int S, K;
+  long n_params() const { return static_cast<long>(S) * K; }
+  void values(const double* theta, double* Q) const {
+    std::copy(theta, theta + n_params(), Q);
+  }
+  void backprop(const double* dQ, double* dtheta) const {
+    std::copy(dQ, dQ + n_params(), dtheta);
+  }
+};
+
+// Log-sum-exp of x[a] * scale over the available actions of one state, and
+// the softmax weights (0 for unavailable actions) written to p.
+inline double lse_softmax(const double* x, const uint8_t* av, int K,
+                          double scale, double* p) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (int a = 0; a < K; ++a)
+    if (av[a] && x[a] * scale > m) m = x[a] * scale;
+  double z = 0.0;
+  for (int a = 0; a < K; ++a) {
+    p[a] = av[a] ? std::exp(x[a] * scale - m) : 0.0;
+    z += p[a];
+  }
+  for (int a = 0; a < K; ++a) p[a] /= z;
+  return m + std::log(z);
+}
+
+// Identified advantage of one state: writes A (0 for unavailable actions) and
+// returns rho(s) = sqrt(mean c^2 + eps). Implements spec section 4.
+inline double advantage_row(const double* Q, const uint8_t* av, int K, int Ks,
+                            double eps, double* A) {
+  double mean = 0.0;
+  for (int a = 0; a < K; ++a)
+    if (av[a]) mean += Q[a];
+  mean /= Ks;
+  double ss = 0.0;
+  for (int a = 0; a < K; ++a) {
+    A[a] = av[a] ? Q[a] - mean : 0.0;
+    ss += A[a] * A[a];
+  }
+  double rho = std::sqrt(ss / Ks + eps);
+  for (int a = 0; a < K; ++a) A[a] /= rho;
+  return rho;
+}
+
+// The fit's shared model: data, settings, current beta and the work arrays
+// of one objective evaluation.
+class Model {
+ public:
+  Model(Data data, Settings settings)
+      : d_(std::move(data)), set_(settings), q_{d_.S, d_.K} {
+    const size_t SK = static_cast<size_t>(d_.S) * d_.K;
+    Q_.resize(SK);
+    A_.resize(SK);
+    gA_.resize(SK);
+    rho_.resize(d_.S);
+    amax_.resize(d_.S);
+    V_.resize(d_.S);
+    dV_.resize(d_.S);
+    f_blk_.resize(d_.blk_state.size());
+    g_blk_.resize(d_.blk_state.size() * d_.K);
+    C_.assign(SK, 0.0);
+    beta_.assign(d_.J, 1.0);
+  }
+
+  const Data& data() const { return d_; }
+  const Settings& settings() const { return set_; }
+  void set_settings(const Settings& s) { set_ = s; }
+  bool learned_reward() const { return !d_.observed_reward; }
+  long n_q() const { return q_.n_params(); }
+  // parameter vector x = [theta_Q, w (learned reward only)]
+  long n_params() const { return n_q() + (learned_reward() ? n_q() : 0); }
+
+  // Fix beta_j = exp(z_j) for the M-step; precomputes the chosen-action
+  // weights C(s, a) = sum_j beta_j n_j(s, a).
+  void set_beta(const double* z) {
+    std::fill(C_.begin(), C_.end(), 0.0);
+    for (int j = 0; j < d_.J; ++j) {
+      beta_[j] = std::exp(z[j]);
+      for (int u = d_.pu_off[j]; u < d_.pu_off[j + 1]; ++u) {
+        const size_t row = static_cast<size_t>(d_.u_state[u]) * d_.K;
+        for (int c = d_.uc_off[u]; c < d_.uc_off[u + 1]; ++c)
+          C_[row + d_.c_action[c]] += beta_[j] * d_.c_n[c];
+      }
+    }
+  }
+
+  // Identified advantage of the Q given by theta: fills A_, rho_, amax_.
+  void advantage(const double* theta, const Runner& run) {
+    q_.values(theta, Q_.data());
+    const int K = d_.K;
+    run(d_.S, 64, [&](size_t b, size_t e) {
+      for (size_t s = b; s < e; ++s) advantage_state(s, K);
+    });
+  }
+  const std::vector<double>& A() const { return A_; }
+  const std::vector<double>& amax() const { return amax_; }
+  const std::vector<double>& Q() const { return Q_; }
+
+  // J without the prior term at x, and its gradient (if g is not null).
+  // Per-state work and the behaviour term (in fixed blocks of units) run in
+  // parallel; the Bellman tuples and all reductions run serially in a fixed
+  // order, so the result does not depend on the number of threads.
+  double value_grad(const double* x, double* g, const Runner& run,
+                    Components* comp) {
+    const int S = d_.S, K = d_.K;
+    const double* w = learned_reward() ? x + n_q() : nullptr;
+    const bool grad = g != nullptr;
+    q_.values(x, Q_.data());
+    run(S, 64, [&](size_t b, size_t e) {
+      std::vector<double> p(K);
+      for (size_t s = b; s < e; ++s) state_values(s, p.data());
+    });
+    const size_t nblk = d_.blk_state.size();
+    run(nblk, 1, [&](size_t b, size_t e) {
+      std::vector<double> p(K);
+      for (size_t i = b; i < e; ++i) behaviour_block(i, grad, p.data());
+    });
+    Components c;
+    for (int s = 0; s < S; ++s) c.behaviour += reduce_state(s);
+    std::fill(dV_.begin(), dV_.end(), 0.0);
+    std::vector<double> dQ(grad ? static_cast<size_t>(S) * K : 0, 0.0);
+    if (grad && w) std::fill(g + n_q(), g + n_params(), 0.0);
+    c.bellman = bellman_pass(w, grad ? dQ.data() : nullptr,
+                             grad && w ? g + n_q() : nullptr);
+    c.cql = cql_value();
+    if (w) {
+      for (long i = 0; i < n_q(); ++i) {
+        if (!d_.avail[i]) continue;  // unavailable entries are not parameters
+        c.reward_l2 += w[i] * w[i];
+        if (grad) g[n_q() + i] += 2.0 * set_.lambda_r * w[i];
+      }
+    }
+    if (grad) {
+      run(S, 64, [&](size_t b, size_t e) {
+        std::vector<double> p(K);
+        for (size_t s = b; s < e; ++s) state_grad(s, dQ.data(), p.data());
+      });
+      q_.backprop(dQ.data(), g);
+    }
+    c.total = c.behaviour + set_.lambda_bell * c.bellman +
+              set_.lambda_cql * c.cql + set_.lambda_r * c.reward_l2;
+    if (comp) *comp = c;
+    return c.total;
+  }
+
+  // Prior term sum_j (z_j - mu)^2 / (2 sigma^2).
+  double prior(const double* z, double mu, double sigma) const {
+    double p = 0.0;
+    for (int j = 0; j < d_.J; ++j) p += (z[j] - mu) * (z[j] - mu);
+    return p / (2.0 * sigma * sigma);
+  }
+
+ private:
+  void advantage_state(size_t s, int K) {
+    const uint8_t* av = &d_.avail[s * K];
+    double* As = &A_[s * K];
+    rho_[s] = advantage_row(&Q_[s * K], av, K, d_.n_avail[s], set_.eps, As);
+    double m = -std::numeric_limits<double>::infinity();
+    for (int a = 0; a < K; ++a)
+      if (av[a] && As[a] > m) m = As[a];
+    amax_[s] = m;
+  }
+
+  // Advantage and soft value V(s) of state s.
+  void state_values(size_t s, double* p) {
+    const int K = d_.K;
+    advantage_state(s, K);
+    V_[s] = set_.tau * lse_softmax(&Q_[s * K], &d_.avail[s * K], K,
+                                   1.0 / set_.tau, p);
+  }
+
+  // Behaviour term of one block of units (all in one state s):
+  // sum_u n_u log sum_a exp(beta_u A(s,a)), and its gradient with respect to
+  // A(s, .), sum_u n_u beta_u softmax(beta_u A(s,.)), into the block's slots.
+  void behaviour_block(size_t i, bool grad, double* p) {
+    const int K = d_.K;
+    const size_t s = d_.blk_state[i];
+    const uint8_t* av = &d_.avail[s * K];
+    const double* As = &A_[s * K];
+    const double am = amax_[s];
+    double* gs = &g_blk_[i * K];
+    std::fill(gs, gs + K, 0.0);
+    double f = 0.0;
+    for (int u = d_.blk_off[i]; u < d_.blk_off[i + 1]; ++u) {
+      const double b = beta_[d_.su_part[u]], n = d_.su_n[u];
+      const double m = b * am;
+      double z = 0.0;
+      for (int a = 0; a < K; ++a) {
+        p[a] = av[a] ? std::exp(b * As[a] - m) : 0.0;
+        z += p[a];
+      }
+      f += n * (m + std::log(z));
+      if (grad) {
+        const double wgt = n * b / z;
+        for (int a = 0; a < K; ++a) gs[a] += wgt * p[a];
+      }
+    }
+    f_blk_[i] = f;
+  }
+
+  // Sum the blocks of state s in order and subtract the chosen-action term
+  // sum_a C(s,a) A(s,a); leaves d(behaviour)/dA(s, .) in gA_. Returns the
+  // behaviour term of state s.
+  double reduce_state(int s) {
+    const int K = d_.K;
+    const size_t row = static_cast<size_t>(s) * K;
+    double f = 0.0;
+    double* gs = &gA_[row];
+    std::fill(gs, gs + K, 0.0);
+    for (int i = d_.sb_off[s]; i < d_.sb_off[s + 1]; ++i) {
+      f += f_blk_[i];
+      for (int a = 0; a < K; ++a) gs[a] += g_blk_[static_cast<size_t>(i) * K + a];
+    }
+    for (int a = 0; a < K; ++a) {
+      f -= C_[row + a] * A_[row + a];
+      gs[a] -= C_[row + a];
+    }
+    return f;
+  }
+
+  // Soft Bellman residuals over the compressed (s, a, s', d) tuples:
+  // sum_t delta_t^2 = sum_i [n_i (x_i - rbar_i)^2 + ss_i], x = Q - gamma(1-d)V.
+  // Accumulates d/dQ(s,a) into dQ, d/dV(s') into dV_ and d/dw into gw.
+  double bellman_pass(const double* w, double* dQ, double* gw) {
+    const int K = d_.K;
+    const double lam2 = 2.0 * set_.lambda_bell;
+    double total = 0.0;
+    const size_t nb = d_.b_n.size();
+    for (size_t i = 0; i < nb; ++i) {
+      const size_t sa = static_cast<size_t>(d_.b_s[i]) * K + d_.b_a[i];
+      const double disc = d_.b_done[i] ? 0.0 : set_.gamma;
+      const double x = Q_[sa] - disc * V_[d_.b_next[i]];
+      const double r = w ? std::tanh(w[sa]) : d_.b_rbar[i];
+      const double e = d_.b_n[i] * (x - r);
+      total += e * (x - r) + d_.b_ss[i];
+      if (dQ) {
+        dQ[sa] += lam2 * e;
+        dV_[d_.b_next[i]] -= lam2 * e * disc;
+        if (gw) gw[sa] -= lam2 * e * (1.0 - r * r);
+      }
+    }
+    return total;
+  }
+
+  // CQL term sum_s n_s log sum_a exp Q(s,a) - sum_{s,a} n_sa Q(s,a).
+  double cql_value() const {
+    if (set_.lambda_cql == 0.0) return 0.0;
+    const int K = d_.K;
+    std::vector<double> p(K);
+    double total = 0.0;
+    for (int s = 0; s < d_.S; ++s) {
+      if (d_.n_s[s] == 0) continue;
+      total += d_.n_s[s] * lse_softmax(&Q_[static_cast<size_t>(s) * K],
+                                       &d_.avail[static_cast<size_t>(s) * K],
+                                       K, 1.0, p.data());
+      for (int a = 0; a < K; ++a)
+        total -= d_.n_sa[static_cast<size_t>(s) * K + a] *
+                 Q_[static_cast<size_t>(s) * K + a];
+    }
+    return total;
+  }
+
+  // Gradient with respect to Q(s, .): behaviour through the normalisation
+  // Jacobian, dQ_b = (gA_b - A_b mean_k(A_k gA_k)) / rho; soft value
+  // dV(s) * softmax(Q(s,.)/tau); CQL lambda_cql (n_s softmax(Q) - n_sa).
+  void state_grad(size_t s, double* dQ, double* p) const {
+    const int K = d_.K;
+    const uint8_t* av = &d_.avail[s * K];
+    const double* As = &A_[s * K];
+    const double* gs = &gA_[s * K];
+    double* out = &dQ[s * K];
+    double ag = 0.0;
+    for (int a = 0; a < K; ++a) ag += As[a] * gs[a];
+    ag /= d_.n_avail[s];
+    for (int a = 0; a < K; ++a)
+      if (av[a]) out[a] += (gs[a] - As[a] * ag) / rho_[s];
+    if (dV_[s] != 0.0) {
+      lse_softmax(&Q_[s * K], av, K, 1.0 / set_.tau, p);
+      for (int a = 0; a < K; ++a) out[a] += dV_[s] * p[a];
+    }
+    if (set_.lambda_cql != 0.0 && d_.n_s[s] > 0) {
+      lse_softmax(&Q_[s * K], av, K, 1.0, p);
+      for (int a = 0; a < K; ++a)
+        out[a] += set_.lambda_cql * (d_.n_s[s] * p[a] - d_.n_sa[s * K + a]);
+    }
+  }
+
+  Data d_;
+  Settings set_;
+  TabularQ q_;
+  std::vector<double> Q_, A_, gA_, rho_, amax_, V_, dV_, C_, beta_;
+  std::vector<double> f_blk_, g_blk_;  // per-block behaviour partials
+};
+
+}  // namespace rlpsy
+
+#endif

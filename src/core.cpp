@@ -1,0 +1,219 @@
+// Rcpp glue for the numerical core in inst/include/rlpsy: converts R objects,
+// calls the core, returns named lists. No numerics here.
+#include <Rcpp.h>
+#include <RcppEigen.h>
+#include <RcppParallel.h>
+
+#include "rlpsy/estep.h"
+#include "rlpsy/lbfgs.h"
+#include "rlpsy/model.h"
+
+using namespace Rcpp;
+
+namespace {
+
+// Runs core loops with RcppParallel and an explicit thread count.
+struct ParallelRunner : rlpsy::Runner {
+  int threads;
+  explicit ParallelRunner(int t) : threads(t) {}
+  struct Body : RcppParallel::Worker {
+    const rlpsy::RangeBody& f;
+    explicit Body(const rlpsy::RangeBody& f) : f(f) {}
+    void operator()(std::size_t b, std::size_t e) { f(b, e); }
+  };
+  void operator()(std::size_t n, std::size_t grain,
+                  const rlpsy::RangeBody& body) const override {
+    if (n == 0) return;
+    if (threads <= 1 || n <= grain) {
+      body(0, n);
+      return;
+    }
+    Body w(body);
+    RcppParallel::parallelFor(0, n, w, grain, threads);
+  }
+};
+
+// The per-fit object behind the external pointer.
+struct Core {
+  rlpsy::Model model;
+  rlpsy::LbfgsMemory memory;
+  Core(rlpsy::Data d, rlpsy::Settings s) : model(std::move(d), s) {}
+};
+
+rlpsy::Settings settings_from(const List& s) {
+  rlpsy::Settings out;
+  out.gamma = as<double>(s["gamma"]);
+  out.tau = as<double>(s["tau"]);
+  out.eps = as<double>(s["eps"]);
+  out.lambda_bell = as<double>(s["lambda_bell"]);
+  out.lambda_cql = as<double>(s["lambda_cql"]);
+  out.lambda_r = as<double>(s["lambda_r"]);
+  return out;
+}
+
+Core* core_of(SEXP ptr) {
+  XPtr<Core> p(ptr);
+  if (!p) stop("internal: the fit's core object is gone (was it saved and reloaded?)");
+  return p.get();
+}
+
+// R S x K (column-major) -> core parameters (row-major), and back.
+void to_rows(const NumericMatrix& M, double* out) {
+  const int S = M.nrow(), K = M.ncol();
+  for (int s = 0; s < S; ++s)
+    for (int a = 0; a < K; ++a) out[static_cast<size_t>(s) * K + a] = M(s, a);
+}
+NumericMatrix from_rows(const double* x, int S, int K) {
+  NumericMatrix M(S, K);
+  for (int s = 0; s < S; ++s)
+    for (int a = 0; a < K; ++a) M(s, a) = x[static_cast<size_t>(s) * K + a];
+  return M;
+}
+
+Eigen::VectorXd pack(const rlpsy::Model& m, const NumericMatrix& Q,
+                     Nullable<NumericMatrix> w) {
+  const int S = m.data().S, K = m.data().K;
+  if (Q.nrow() != S || Q.ncol() != K) stop("internal: Q has the wrong shape");
+  Eigen::VectorXd x(m.n_params());
+  to_rows(Q, x.data());
+  if (m.learned_reward()) {
+    if (w.isNull()) stop("internal: a learned reward needs w");
+    NumericMatrix W(w.get());
+    if (W.nrow() != S || W.ncol() != K) stop("internal: w has the wrong shape");
+    to_rows(W, x.data() + m.n_q());
+  }
+  return x;
+}
+
+NumericVector components_of(const rlpsy::Components& c) {
+  return NumericVector::create(
+      _["total"] = c.total, _["behaviour"] = c.behaviour,
+      _["bellman"] = c.bellman, _["cql"] = c.cql, _["reward_l2"] = c.reward_l2,
+      _["prior"] = c.prior);
+}
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+SEXP core_new(List enc, List settings) {
+  rlpsy::RawDecisions raw;
+  IntegerVector offsets = enc["offsets"], state = enc["state"],
+                action = enc["action"], next_state = enc["next_state"],
+                done = enc["done"];
+  LogicalVector available = enc["available"];
+  raw.n_participants = offsets.size() - 1;
+  raw.n_states = as<int>(enc["n_states"]);
+  raw.n_actions = as<int>(enc["n_actions"]);
+  raw.offsets = offsets.begin();
+  raw.state = state.begin();
+  raw.action = action.begin();
+  raw.next_state = next_state.begin();
+  raw.done = done.begin();
+  raw.available = available.begin();
+  NumericVector reward;
+  if (!Rf_isNull(enc["reward"])) {
+    reward = enc["reward"];
+    raw.reward = reward.begin();
+  }
+  Core* core;
+  try {
+    core = new Core(rlpsy::compress(raw), settings_from(settings));
+  } catch (std::exception& e) {
+    stop("internal: %s", e.what());
+  }
+  return XPtr<Core>(core, true);
+}
+
+// [[Rcpp::export(rng = false)]]
+void core_set_settings(SEXP ptr, List settings) {
+  core_of(ptr)->model.set_settings(settings_from(settings));
+}
+
+// [[Rcpp::export(rng = false)]]
+List core_info(SEXP ptr) {
+  const rlpsy::Data& d = core_of(ptr)->model.data();
+  return List::create(_["n_decisions"] = static_cast<double>(d.N),
+                      _["n_participants"] = d.J, _["n_states"] = d.S,
+                      _["n_actions"] = d.K,
+                      _["n_units"] = static_cast<double>(d.n_units()),
+                      _["n_cells"] = static_cast<double>(d.c_n.size()),
+                      _["n_tuples"] = static_cast<double>(d.b_n.size()));
+}
+
+// [[Rcpp::export(rng = false)]]
+List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
+                    NumericVector z, double mu, double sigma, int threads,
+                    bool gradient) {
+  rlpsy::Model& m = core_of(ptr)->model;
+  if (z.size() != m.data().J) stop("internal: z has the wrong length");
+  Eigen::VectorXd x = pack(m, Q, w);
+  Eigen::VectorXd g(m.n_params());
+  ParallelRunner run(threads);
+  m.set_beta(z.begin());
+  rlpsy::Components c;
+  m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
+  c.prior = m.prior(z.begin(), mu, sigma);
+  c.total += c.prior;
+  List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
+  if (gradient) {
+    const int S = m.data().S, K = m.data().K;
+    out["grad_Q"] = from_rows(g.data(), S, K);
+    out["grad_w"] = m.learned_reward() ? RObject(from_rows(g.data() + m.n_q(), S, K))
+                                       : RObject(R_NilValue);
+  }
+  return out;
+}
+
+// [[Rcpp::export(rng = false)]]
+List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
+                double sigma, int threads, int max_iter, double tol) {
+  rlpsy::Model& m = core_of(ptr)->model;
+  const rlpsy::Data& d = m.data();
+  if (z0.size() != d.J) stop("internal: z0 has the wrong length");
+  std::vector<double> theta(static_cast<size_t>(d.S) * d.K);
+  to_rows(Q, theta.data());
+  ParallelRunner run(threads);
+  m.advantage(theta.data(), run);
+  rlpsy::EStepOptions opt;
+  opt.max_iter = max_iter;
+  opt.tol = tol;
+  rlpsy::EStepResult r = rlpsy::estep(d, m.A().data(), m.amax().data(),
+                                      z0.begin(), mu, sigma, opt, run);
+  return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
+                      _["iter"] = r.iter, _["status"] = r.status);
+}
+
+// [[Rcpp::export(rng = false)]]
+List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
+                NumericVector z, int threads, int max_iter, double rel_tol,
+                bool reset_memory) {
+  Core* core = core_of(ptr);
+  rlpsy::Model& m = core->model;
+  if (z.size() != m.data().J) stop("internal: z has the wrong length");
+  if (reset_memory) core->memory.clear();
+  Eigen::VectorXd x = pack(m, Q, w);
+  ParallelRunner run(threads);
+  m.set_beta(z.begin());
+  rlpsy::LbfgsOptions opt;
+  opt.max_iter = max_iter;
+  opt.rel_tol = rel_tol;
+  auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
+    return m.value_grad(xx.data(), gg.data(), run, nullptr);
+  };
+  rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
+  rlpsy::Components c;
+  m.value_grad(x.data(), nullptr, run, &c);
+  const int S = m.data().S, K = m.data().K;
+  return List::create(
+      _["Q"] = from_rows(x.data(), S, K),
+      _["w"] = m.learned_reward() ? RObject(from_rows(x.data() + m.n_q(), S, K))
+                                  : RObject(R_NilValue),
+      _["value"] = r.f, _["components"] = components_of(c),
+      _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status);
+}
+
+// [[Rcpp::export(rng = false)]]
+bool core_alive(SEXP ptr) {
+  if (TYPEOF(ptr) != EXTPTRSXP) return false;
+  return R_ExternalPtrAddr(ptr) != nullptr;
+}
