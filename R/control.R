@@ -16,9 +16,16 @@
 #' @param lambda_bell weight of the soft Bellman consistency term (>= 0). It
 #'   ties Q to the task's dynamics and reward, and so fixes the scale and
 #'   offset of Q.
-#' @param lambda_cql weight of the conservative (CQL) term (>= 0). Off by
-#'   default: with a tabular Q it pulls Q towards the empirical action
-#'   frequencies, which is useful for sparse data but biases the advantages.
+#' @param lambda_cql weight of the conservative (CQL) term (>= 0), or `NULL`
+#'   (default) for 0.5 when the reward is observed and 0.05 when it is
+#'   learned. The behaviour likelihood depends on each state's Q only through
+#'   its direction (the advantage is normalised per state), so without this
+#'   term Q can shrink towards a flat, nearly singular point in states where
+#'   behaviour and dynamics disagree, and the fit converges slowly. The CQL
+#'   term keeps the scale of Q tied to the pooled choice frequencies. When
+#'   the reward is learned, the Bellman term anchors Q only weakly and a
+#'   strong CQL term would pull the advantages towards the pooled log
+#'   frequencies (biasing beta downwards), hence the smaller default.
 #' @param lambda_r weight of the L2 penalty on the learned-reward parameters
 #'   (>= 0); unused when the reward is observed.
 #' @param prior `"empirical"` (default) to estimate the prior of
@@ -43,6 +50,9 @@
 #'   decisions; a final full E-step and full M-step polish the result. Use
 #'   it for very large data, where a full pass per iteration is expensive;
 #'   for data that fit in a few seconds, full-batch EM is simpler and exact.
+#' @param minibatch_epochs with `minibatch`, how many passes over the
+#'   participants (in expectation) the mini-batch phase makes before
+#'   full-batch EM polishes the estimates.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).
@@ -56,16 +66,17 @@
 #' rlpsy_control(lambda_bell = 2, threads = 1)
 #' rlpsy_control(prior = c(mu = 0, sigma = 1))
 #' @export
-rlpsy_control <- function(lambda_bell = 1, lambda_cql = 0.5, lambda_r = 0.01,
+rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 0.01,
                           prior = "empirical", max_iter = 500L, tol = 1e-8,
                           tol_z = 1e-4, mstep_iter = 10L, estep_iter = 100L,
                           estep_tol = 1e-8, eps = 1e-8,
                           threads = default_threads(), minibatch = NULL,
-                          verbose = FALSE,
+                          minibatch_epochs = 3, verbose = FALSE,
                           progress = interactive() && !verbose, seed = NULL) {
   ctrl <- list(
     lambda_bell = check_number(lambda_bell, "lambda_bell", min = 0),
-    lambda_cql = check_number(lambda_cql, "lambda_cql", min = 0),
+    lambda_cql = if (is.null(lambda_cql)) NULL else
+      check_number(lambda_cql, "lambda_cql", min = 0),
     lambda_r = check_number(lambda_r, "lambda_r", min = 0),
     prior = check_prior(prior),
     max_iter = check_count(max_iter, "max_iter", min = 1),
@@ -77,6 +88,7 @@ rlpsy_control <- function(lambda_bell = 1, lambda_cql = 0.5, lambda_r = 0.01,
     eps = check_number(eps, "eps", min = 0, open = TRUE),
     threads = check_count(threads, "threads", min = 1),
     minibatch = check_minibatch(minibatch),
+    minibatch_epochs = check_number(minibatch_epochs, "minibatch_epochs", min = 0, open = TRUE),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress"),
     seed = if (is.null(seed)) NULL else check_count(seed, "seed", min = 0)

@@ -83,18 +83,21 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   enc <- if (inherits(data, "rlpsy_data")) data else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
-  settings <- core_settings(ctrl, gamma, tau)
+  settings <- core_settings(ctrl, gamma, tau, learned = is.null(enc$reward))
   state0 <- initial_state(enc, ctrl)
   core <- core_new(enc, settings)
+  if (!is.null(ctrl$minibatch)) state0 <- run_minibatch(core, enc, state0, ctrl)
   run <- run_em(core, enc, state0, ctrl)
   build_fit(call, enc, core, run, ctrl, settings)
 }
 
 #' The settings the C++ core needs
 #' @noRd
-core_settings <- function(ctrl, gamma, tau) {
+core_settings <- function(ctrl, gamma, tau, learned) {
+  lambda_cql <- ctrl$lambda_cql
+  if (is.null(lambda_cql)) lambda_cql <- if (learned) 0.05 else 0.5
   list(gamma = gamma, tau = tau, eps = ctrl$eps,
-       lambda_bell = ctrl$lambda_bell, lambda_cql = ctrl$lambda_cql,
+       lambda_bell = ctrl$lambda_bell, lambda_cql = lambda_cql,
        lambda_r = ctrl$lambda_r)
 }
 
@@ -188,4 +191,54 @@ em_report <- function(tr) {
               tr[["cql"]], tr[["prior"]], tr[["mu"]], tr[["sigma"]],
               tr[["max_dz"]], tr[["time"]]))
   utils::flush.console()
+}
+
+#' Mini-batch (online) EM, specification section 5.3: per iteration a random
+#' set of participants gets an E-step, and their decisions (weighted by
+#' J / batch size, so the behaviour term stays unbiased) drive `mstep_iter`
+#' L-BFGS iterations; the Bellman and CQL terms use all decisions (they are
+#' cheap: compressed to counts). Runs `minibatch_epochs` passes' worth of
+#' batches and returns the state, which full-batch EM then polishes. The
+#' participant sampling uses `ctrl$seed` and restores the global RNG state.
+#' @noRd
+run_minibatch <- function(core, enc, st, ctrl) {
+  J <- enc$n_participants
+  m <- if (ctrl$minibatch < 1) ceiling(ctrl$minibatch * J) else ctrl$minibatch
+  m <- as.integer(min(max(m, 2L), J))
+  n_iter <- ceiling(ctrl$minibatch_epochs * J / m)
+  batches <- with_seed(ctrl$seed, replicate(n_iter, sample.int(J, m), simplify = FALSE))
+  se <- rep(st$prior[["sigma"]], J)
+  weights <- numeric(J)
+  for (it in seq_len(n_iter)) {
+    U <- batches[[it]]
+    e <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, U - 1L)
+    st$z[U] <- e$z[U]
+    se[U] <- e$se[U]
+    if (is.character(ctrl$prior)) st$prior <- update_prior(st$z, se)
+    weights[] <- 0
+    weights[U] <- J / m
+    mm <- core_mstep(core, st$Q, st$w, st$z, ctrl$threads, ctrl$mstep_iter,
+                     0, TRUE, weights)
+    st$Q <- mm$Q
+    st$w <- mm$w
+    if (ctrl$verbose) {
+      cat(sprintf("minibatch %3d/%d  batch J = %.6g  mu = %.3f  sigma = %.3f\n",
+                  it, n_iter, mm$value, st$prior[["mu"]], st$prior[["sigma"]]))
+    }
+  }
+  st
+}
+
+#' Evaluate `expr` with the RNG seeded by `seed` (if not NULL), restoring
+#' the caller's RNG state afterwards.
+#' @noRd
+with_seed <- function(seed, expr) {
+  if (is.null(seed)) return(expr)
+  old <- if (exists(".Random.seed", envir = globalenv(), inherits = FALSE))
+    get(".Random.seed", envir = globalenv(), inherits = FALSE)
+  on.exit(if (is.null(old)) rm(".Random.seed", envir = globalenv())
+          else assign(".Random.seed", old, envir = globalenv()))
+  set.seed(seed)
+  expr
 }

@@ -166,7 +166,8 @@ List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
 
 // [[Rcpp::export(rng = false)]]
 List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
-                double sigma, int threads, int max_iter, double tol) {
+                double sigma, int threads, int max_iter, double tol,
+                Nullable<IntegerVector> active = R_NilValue) {
   rlpsy::Model& m = core_of(ptr)->model;
   const rlpsy::Data& d = m.data();
   if (z0.size() != d.J) stop("internal: z0 has the wrong length");
@@ -177,8 +178,16 @@ List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
   rlpsy::EStepOptions opt;
   opt.max_iter = max_iter;
   opt.tol = tol;
+  std::vector<int> act;
+  if (active.isNotNull()) {
+    IntegerVector a(active.get());
+    for (int j : a) {
+      if (j < 0 || j >= d.J) stop("internal: active participant out of range");
+      act.push_back(j);
+    }
+  }
   rlpsy::EStepResult r = rlpsy::estep(d, m.A().data(), m.amax().data(),
-                                      z0.begin(), mu, sigma, opt, run);
+                                      z0.begin(), mu, sigma, opt, run, act);
   return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
                       _["iter"] = r.iter, _["status"] = r.status);
 }
@@ -186,14 +195,20 @@ List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
 // [[Rcpp::export(rng = false)]]
 List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
                 NumericVector z, int threads, int max_iter, double rel_tol,
-                bool reset_memory) {
+                bool reset_memory,
+                Nullable<NumericVector> weights = R_NilValue) {
   Core* core = core_of(ptr);
   rlpsy::Model& m = core->model;
   if (z.size() != m.data().J) stop("internal: z has the wrong length");
   if (reset_memory) core->memory.clear();
   Eigen::VectorXd x = pack(m, Q, w);
   ParallelRunner run(threads);
-  m.set_beta(z.begin());
+  NumericVector wt;
+  if (weights.isNotNull()) {
+    wt = weights.get();
+    if (wt.size() != m.data().J) stop("internal: weights have the wrong length");
+  }
+  m.set_beta(z.begin(), weights.isNotNull() ? wt.begin() : nullptr);
   rlpsy::LbfgsOptions opt;
   opt.max_iter = max_iter;
   opt.rel_tol = rel_tol;

@@ -13,6 +13,7 @@
 #define RLPSY_ESTEP_H
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "data.h"
@@ -136,21 +137,26 @@ inline void estep_one(const Data& d, const double* A, const double* amax,
   out.status[j] = status;
 }
 
-// E-step for all participants, in parallel; each writes only its own slot.
+// E-step for the participants in `active` (all when it is empty), in
+// parallel; each writes only its own slot. Inactive participants keep z0
+// and get se = NaN, iter = 0.
 inline EStepResult estep(const Data& d, const double* A, const double* amax,
                          const double* z0, double mu, double sigma,
-                         const EStepOptions& opt, const Runner& run) {
+                         const EStepOptions& opt, const Runner& run,
+                         const std::vector<int>& active = {}) {
   EStepResult out;
-  out.z.resize(d.J);
-  out.se.resize(d.J);
-  out.loglik.resize(d.J);
-  out.iter.resize(d.J);
-  out.status.resize(d.J);
-  run(d.J, 16, [&](size_t b, size_t e) {
+  out.z.assign(z0, z0 + d.J);
+  out.se.assign(d.J, std::numeric_limits<double>::quiet_NaN());
+  out.loglik.assign(d.J, std::numeric_limits<double>::quiet_NaN());
+  out.iter.assign(d.J, 0);
+  out.status.assign(d.J, kConverged);
+  const size_t n = active.empty() ? d.J : active.size();
+  run(n, 16, [&](size_t b, size_t e) {
     std::vector<double> p(d.K);
-    for (size_t j = b; j < e; ++j)
-      estep_one(d, A, amax, static_cast<int>(j), z0[j], mu, sigma, opt, out,
-                p.data());
+    for (size_t i = b; i < e; ++i) {
+      const int j = active.empty() ? static_cast<int>(i) : active[i];
+      estep_one(d, A, amax, j, z0[j], mu, sigma, opt, out, p.data());
+    }
   });
   return out;
 }

@@ -100,6 +100,7 @@ class Model {
     g_blk_.resize(d_.blk_state.size() * d_.K);
     C_.assign(SK, 0.0);
     beta_.assign(d_.J, 1.0);
+    weight_.assign(d_.J, 1.0);
   }
 
   const Data& data() const { return d_; }
@@ -110,16 +111,21 @@ class Model {
   // parameter vector x = [theta_Q, w (learned reward only)]
   long n_params() const { return n_q() + (learned_reward() ? n_q() : 0); }
 
-  // Fix beta_j = exp(z_j) for the M-step; precomputes the chosen-action
-  // weights C(s, a) = sum_j beta_j n_j(s, a).
-  void set_beta(const double* z) {
+  // Fix beta_j = exp(z_j) for the M-step, and the participant weights
+  // omega_j (nullptr: all 1; mini-batch EM weights the sampled participants
+  // by J / |batch| and the others by 0). Precomputes the chosen-action
+  // weights C(s, a) = sum_j omega_j beta_j n_j(s, a).
+  void set_beta(const double* z, const double* weight = nullptr) {
     std::fill(C_.begin(), C_.end(), 0.0);
     for (int j = 0; j < d_.J; ++j) {
       beta_[j] = std::exp(z[j]);
+      weight_[j] = weight ? weight[j] : 1.0;
+      const double bw = beta_[j] * weight_[j];
+      if (bw == 0.0) continue;
       for (int u = d_.pu_off[j]; u < d_.pu_off[j + 1]; ++u) {
         const size_t row = static_cast<size_t>(d_.u_state[u]) * d_.K;
         for (int c = d_.uc_off[u]; c < d_.uc_off[u + 1]; ++c)
-          C_[row + d_.c_action[c]] += beta_[j] * d_.c_n[c];
+          C_[row + d_.c_action[c]] += bw * d_.c_n[c];
       }
     }
   }
@@ -222,8 +228,10 @@ class Model {
     std::fill(gs, gs + K, 0.0);
     double f = 0.0;
     for (int u = d_.blk_off[i]; u < d_.blk_off[i + 1]; ++u) {
-      const double b = beta_[d_.su_part[u]], n = d_.su_n[u];
-      const double m = b * am;
+      const int j = d_.su_part[u];
+      const double n = d_.su_n[u] * weight_[j];
+      if (n == 0.0) continue;
+      const double b = beta_[j], m = b * am;
       double z = 0.0;
       for (int a = 0; a < K; ++a) {
         p[a] = av[a] ? std::exp(b * As[a] - m) : 0.0;
@@ -328,7 +336,7 @@ class Model {
   Data d_;
   Settings set_;
   TabularQ q_;
-  std::vector<double> Q_, A_, gA_, rho_, amax_, V_, dV_, C_, beta_;
+  std::vector<double> Q_, A_, gA_, rho_, amax_, V_, dV_, C_, beta_, weight_;
   std::vector<double> f_blk_, g_blk_;  // per-block behaviour partials
 };
 

@@ -1,0 +1,476 @@
+# S3 methods of class "rlpsy_fit" for printing, summaries and the small
+# accessors (coef, confint, logLik, nobs). predict(), simulate() and plot()
+# live in their own files. DESIGN.md section 3.
+
+# --- print -------------------------------------------------------------------------
+
+#' Print a fitted RL psychometric model
+#'
+#' A compact overview of an [rlpsy_fit()] result: the call, the size of the
+#' data, whether the reward was observed or learned, the discount factor and
+#' Bellman temperature, convergence of the EM algorithm, the final
+#' objective, the median and quartiles of the participants' inverse
+#' temperatures \eqn{\beta_j}, and the prior of \eqn{\log\beta_j}. Use
+#' [summary.rlpsy_fit()] for more.
+#'
+#' @param x an `rlpsy_fit` object.
+#' @param digits number of significant digits for the numbers shown.
+#' @param ... not used.
+#' @return `x`, invisibly.
+#' @section Errors: none beyond those of [format()] for a bad `digits`.
+#' @seealso [summary.rlpsy_fit()], [coef.rlpsy_fit()], [rlpsy_fit()].
+#' @examples
+#' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
+#'                  state = "state", action = "action",
+#'                  next_state = "next_state", done = "done",
+#'                  reward = "reward", gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' fit
+#' print(fit, digits = 5)
+#' @export
+print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) {
+  d <- x$data
+  f <- function(v) format(v, digits = digits)
+  q <- stats::quantile(x$beta, c(0.25, 0.5, 0.75), names = FALSE)
+  cat("<rlpsy_fit> RL psychometric model\n")
+  cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
+  cat("Data:      ", count_of(d$n_decisions, "decision"), " by ",
+      count_of(d$n_participants, "participant"), "; ",
+      count_of(d$n_states, "state"), ", ", count_of(d$n_actions, "action"),
+      "\n", sep = "")
+  cat("Reward:    ", describe_reward(x), "\n", sep = "")
+  cat("Model:     gamma = ", f(x$gamma), ", tau = ", f(x$tau), "\n", sep = "")
+  cat("EM:        ", describe_convergence(x), "\n", sep = "")
+  bad <- sum(x$participants$status != "converged")
+  if (bad > 0L) {
+    cat("E-step:    did not converge for ", bad, " of ", d$n_participants,
+        " participants (see `fit$participants$status`)\n", sep = "")
+  }
+  cat("Objective: ", f(x$objective[["total"]]), "\n", sep = "")
+  cat("beta:      median ", f(q[2L]), " (quartiles ", f(q[1L]), ", ", f(q[3L]),
+      ")\n", sep = "")
+  cat("Prior:     log(beta) ~ N(mu = ", f(x$prior[["mu"]]), ", sigma = ",
+      f(x$prior[["sigma"]]), "), ", if (x$prior_fixed) "fixed" else "empirical Bayes",
+      "\n", sep = "")
+  invisible(x)
+}
+
+#' "1,200 decisions", "1 state"
+#' @noRd
+count_of <- function(n, word) {
+  paste0(format(n, big.mark = ",", scientific = FALSE, trim = TRUE), " ", word,
+         if (n != 1) "s")
+}
+
+#' How the reward entered the fit, for print() and summary()
+#' @noRd
+describe_reward <- function(fit) {
+  if (is.null(fit$w)) {
+    paste0("observed (column \"", fit$data$columns$reward, "\")")
+  } else {
+    "learned, r(s, a) = tanh(w)"
+  }
+}
+
+#' "converged in 12 iterations" or "not converged after 500 iterations"
+#' @noRd
+describe_convergence <- function(fit) {
+  it <- fit$iterations
+  if (fit$converged) {
+    paste0("converged in ", count_of(it, "iteration"))
+  } else {
+    paste0("NOT converged after ", count_of(it, "iteration"), " (max_iter)")
+  }
+}
+
+# --- summary -----------------------------------------------------------------------
+
+#' Summarise a fitted RL psychometric model
+#'
+#' Collects what a report on an [rlpsy_fit()] needs: the size of the data,
+#' the model settings, convergence, the components of the objective, the
+#' distribution of the inverse temperatures \eqn{\beta_j}, the reliability
+#' of \eqn{\log\beta_j} and how well the fitted policy explains the choices.
+#'
+#' @section Reliability:
+#' The empirical reliability of \eqn{z_j = \log\hat\beta_j} is
+#' \deqn{\mathrm{var}(\hat z) / (\mathrm{var}(\hat z) + \mathrm{mean}(SE_j^2)),}
+#' the share of the variance of the estimates that is not measurement error
+#' (`var()` with denominator \eqn{J - 1}; `NA` with one participant). The
+#' standard errors are conditional on the estimated \eqn{Q}, so this is an
+#' upper bound of sorts; estimates are shrunk towards the prior mean, as
+#' usual for empirical-Bayes scores.
+#'
+#' @section Behaviour fit:
+#' * `loglik`: the behaviour log-likelihood \eqn{\sum_t \log\pi(a_t \mid s_t,
+#'   \hat\beta_{j(t)})} (as in [logLik.rlpsy_fit()]), also per decision;
+#' * `pseudo_r2`: McFadden's \eqn{1 - LL / LL_0} against the uniform policy
+#'   over the available actions, \eqn{LL_0 = -\sum_t \log K_{s_t}}
+#'   (`NA` when every decision had a single available action);
+#' * `hit_rate`: the share of decisions in which the most probable action
+#'   under the fitted policy is the one chosen. Because \eqn{\beta_j > 0},
+#'   the most probable action is the one with the largest advantage, the
+#'   same for every participant; when several available actions tie for the
+#'   largest advantage, a decision for one of them counts as 1 / (number
+#'   tied), the expected hit rate of a random tie break.
+#'
+#' @param object an `rlpsy_fit` object.
+#' @param x a `summary.rlpsy_fit` object.
+#' @param digits number of significant digits for the numbers shown.
+#' @param ... not used.
+#' @return `summary()` returns an object of class `summary.rlpsy_fit`, a list
+#'   with
+#'   * `call`;
+#'   * `n`: named integer vector: `decisions`, `participants`, `states`,
+#'     `states_with_decisions`, `actions`, `terminal` (terminal transitions);
+#'   * `reward`: `"observed"` or `"learned"`, and `reward_column`;
+#'   * `settings`: list with `gamma`, `tau`, `lambda_bell`, `lambda_cql`,
+#'     `lambda_r`, `eps` and `prior` (`"empirical"` or `"fixed"`);
+#'   * `convergence`: list with `converged`, `iterations`, `max_iter`, `tol`,
+#'     `tol_z` and `estep_status` (a table of the E-step status of the
+#'     participants: converged, max_iter, non_finite, stalled);
+#'   * `objective`: matrix with one row per component (`behaviour`,
+#'     `bellman`, `cql`, `reward_l2`, `prior`, `total`) and columns `value`
+#'     (the unweighted term), `weight` (its weight in the objective) and
+#'     `contribution` (`value * weight`; they add up to `total`);
+#'   * `beta`: named vector `min`, `q1`, `median`, `q3`, `max` of
+#'     \eqn{\hat\beta_j};
+#'   * `prior`: `c(mu, sigma)` of \eqn{\log\beta_j};
+#'   * `reliability`: the empirical reliability of \eqn{\log\hat\beta_j};
+#'   * `fit`: named vector `loglik`, `loglik_per_decision`,
+#'     `loglik_uniform`, `pseudo_r2`, `hit_rate` (see "Behaviour fit");
+#'   * `participants`: the per-participant table of
+#'     `predict(object, type = "beta")` (95% intervals).
+#'
+#'   `print()` returns `x` invisibly.
+#' @section Errors: none; `summary()` works on any `rlpsy_fit`, converged or
+#'   not.
+#' @seealso [print.rlpsy_fit()], [confint.rlpsy_fit()],
+#'   [logLik.rlpsy_fit()].
+#' @examples
+#' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
+#'                  state = "state", action = "action",
+#'                  next_state = "next_state", done = "done",
+#'                  reward = "reward", gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' s <- summary(fit)
+#' s
+#' s$reliability
+#' s$fit[["hit_rate"]]
+#' s$objective
+#' @export
+summary.rlpsy_fit <- function(object, ...) {
+  d <- object$data
+  ctrl <- object$control
+  n <- c(decisions = d$n_decisions, participants = d$n_participants,
+         states = d$n_states,
+         states_with_decisions = sum(tabulate(d$state + 1L, d$n_states) > 0L),
+         actions = d$n_actions, terminal = sum(d$done))
+  conv <- list(converged = object$converged, iterations = object$iterations,
+               max_iter = ctrl$max_iter, tol = ctrl$tol, tol_z = ctrl$tol_z,
+               estep_status = table(object$participants$status, dnn = NULL))
+  q <- stats::quantile(object$beta, c(0, 0.25, 0.5, 0.75, 1), names = FALSE)
+  out <- list(
+    call = object$call, n = n,
+    reward = if (is.null(object$w)) "observed" else "learned",
+    reward_column = d$columns$reward,
+    settings = list(gamma = object$gamma, tau = object$tau,
+                    lambda_bell = object$settings$lambda_bell,
+                    lambda_cql = object$settings$lambda_cql,
+                    lambda_r = object$settings$lambda_r,
+                    eps = object$settings$eps,
+                    prior = if (object$prior_fixed) "fixed" else "empirical"),
+    convergence = conv, objective = objective_table(object),
+    beta = stats::setNames(q, c("min", "q1", "median", "q3", "max")),
+    prior = object$prior, reliability = reliability(object$z, object$se),
+    fit = behaviour_fit(object),
+    participants = predict_beta_fitted(object, 0.95)
+  )
+  class(out) <- "summary.rlpsy_fit"
+  out
+}
+
+#' Empirical reliability var(z) / (var(z) + mean(se^2))
+#' @noRd
+reliability <- function(z, se) {
+  if (length(z) < 2L) return(NA_real_)
+  v <- stats::var(z)
+  v / (v + mean(se^2))
+}
+
+#' Objective components with their weights and weighted contributions
+#' @noRd
+objective_table <- function(fit) {
+  comp <- fit$objective
+  st <- fit$settings
+  rows <- c("behaviour", "bellman", "cql", "reward_l2", "prior")
+  value <- comp[rows]
+  weight <- c(1, st$lambda_bell, st$lambda_cql, if (is.null(fit$w)) 0 else st$lambda_r, 1)
+  contribution <- value * weight
+  cbind(value = c(value, total = comp[["total"]]),
+        weight = c(weight, NA),
+        contribution = c(contribution, total = comp[["total"]]))
+}
+
+#' Log-likelihood, McFadden pseudo-R^2 and hit rate of the fitted policy
+#' (vectorised over decisions; see the "Behaviour fit" section of summary)
+#' @noRd
+behaviour_fit <- function(fit) {
+  d <- fit$data
+  s <- d$state + 1L
+  a <- d$action + 1L
+  av <- d$available
+  ll <- -fit$objective[["behaviour"]]
+  ll0 <- -sum(log(rowSums(av))[s])
+  A <- fit$advantage
+  A[!av] <- -Inf
+  amax <- A[cbind(seq_len(nrow(A)), max.col(A, ties.method = "first"))]
+  top <- A >= amax - 1e-10
+  hit <- mean(top[cbind(s, a)] / rowSums(top)[s])
+  c(loglik = ll, loglik_per_decision = ll / d$n_decisions, loglik_uniform = ll0,
+    pseudo_r2 = if (ll0 < 0) 1 - ll / ll0 else NA_real_, hit_rate = hit)
+}
+
+#' @rdname summary.rlpsy_fit
+#' @export
+print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  f <- function(v) format(v, digits = digits)
+  n <- x$n
+  st <- x$settings
+  cv <- x$convergence
+  cat("RL psychometric model (rlpsy)\n\n")
+  cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
+  cat("Data: ", count_of(n[["decisions"]], "decision"), " by ",
+      count_of(n[["participants"]], "participant"), "; ",
+      count_of(n[["states"]], "state"), " (", n[["states_with_decisions"]],
+      " with decisions), ", count_of(n[["actions"]], "action"), "; ",
+      count_of(n[["terminal"]], "terminal transition"), "\n", sep = "")
+  cat("Reward: ", if (x$reward == "observed")
+    paste0("observed (column \"", x$reward_column, "\")") else
+      "learned, r(s, a) = tanh(w)", "\n\n", sep = "")
+  cat("Model settings:\n")
+  cat("  gamma = ", f(st$gamma), ", tau = ", f(st$tau), ", lambda_bell = ",
+      f(st$lambda_bell), ", lambda_cql = ", f(st$lambda_cql), ", lambda_r = ",
+      f(st$lambda_r), if (x$reward == "observed") " (unused)", "\n", sep = "")
+  cat("  prior of log(beta): ", if (st$prior == "fixed") "fixed" else
+    "empirical Bayes", "\n\n", sep = "")
+  cat("Convergence:\n")
+  cat("  EM ", if (cv$converged) paste0("converged in ", count_of(cv$iterations, "iteration"))
+      else paste0("NOT converged: stopped at max_iter = ", cv$max_iter),
+      " (tol = ", format(cv$tol), ", tol_z = ", format(cv$tol_z), ")\n", sep = "")
+  cat("  E-step status: ", paste(names(cv$estep_status), cv$estep_status,
+                                 sep = " ", collapse = ", "), "\n\n", sep = "")
+  cat("Objective (minimised):\n")
+  print_table(x$objective, digits)
+  cat("\nInverse temperature beta:\n")
+  b <- x$beta
+  names(b) <- c("Min.", "1st Qu.", "Median", "3rd Qu.", "Max.")
+  print_table(t(b), digits, rownames = "")
+  cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
+      "; reliability = ", f(x$reliability), "\n\n", sep = "")
+  fit <- x$fit
+  cat("Behaviour fit:\n")
+  cat("  log-likelihood = ", f(fit[["loglik"]]), " (", f(fit[["loglik_per_decision"]]),
+      " per decision)\n", sep = "")
+  cat("  McFadden pseudo-R^2 = ", f(fit[["pseudo_r2"]]),
+      " (against uniform choice among available actions)\n", sep = "")
+  cat("  hit rate = ", f(fit[["hit_rate"]]),
+      " (most probable action is the one chosen)\n", sep = "")
+  invisible(x)
+}
+
+#' Print a numeric matrix indented, NA as empty
+#' @noRd
+print_table <- function(m, digits, rownames = NULL) {
+  out <- m
+  storage.mode(out) <- "character"
+  for (j in seq_len(ncol(m))) out[, j] <- format(m[, j], digits = digits)
+  out[is.na(m)] <- ""
+  if (!is.null(rownames)) rownames(out) <- rownames
+  txt <- utils::capture.output(print.default(out, quote = FALSE, right = TRUE))
+  cat(paste0("  ", txt), sep = "\n")
+}
+
+# --- coef and confint ----------------------------------------------------------------
+
+#' Participant scores and their confidence intervals
+#'
+#' `coef()` returns the estimated inverse temperature \eqn{\hat\beta_j} of
+#' every participant (or \eqn{\hat z_j = \log\hat\beta_j}); `confint()`
+#' returns Wald intervals built on the log scale and exponentiated,
+#' \eqn{[\exp(\hat z_j - q\,SE_j), \exp(\hat z_j + q\,SE_j)]} with \eqn{q}
+#' the standard normal quantile for `level` (specification section 6.2).
+#'
+#' The estimates are posterior modes of \eqn{z_j} under the prior
+#' \eqn{N(\mu, \sigma^2)} of `fit$prior`, and \eqn{SE_j} is the inverse
+#' square root of minus the exact second derivative of the participant's
+#' log posterior at its mode. Both are conditional on the estimated value
+#' function: its uncertainty is not propagated, so the intervals are
+#' somewhat too narrow when there are few decisions per state.
+#'
+#' @param object an `rlpsy_fit` object.
+#' @param type `"beta"` (default) for \eqn{\hat\beta_j}, `"log"` for
+#'   \eqn{\hat z_j = \log\hat\beta_j}.
+#' @param parm participants to include: a character vector of participant
+#'   labels or a vector of indices into `coef(object)`; all when missing.
+#' @param level the confidence level, strictly between 0 and 1.
+#' @param ... not used.
+#' @return `coef()`: a numeric vector named by participant. `confint()`: a
+#'   matrix with one row per selected participant (row names: participant
+#'   labels) and two columns, the lower and upper limits of \eqn{\beta_j},
+#'   named as in [stats::confint()] (`"2.5 %"`, `"97.5 %"` for the default
+#'   level).
+#' @section Errors: An error of class `rlpsy_error_input` when `type` is
+#'   not one of the allowed values, when `level` is not a single number
+#'   strictly between 0 and 1, or when `parm` names participants not in the
+#'   fit or has indices out of range (the message lists them).
+#' @seealso [predict.rlpsy_fit()] with `type = "beta"` for the same numbers
+#'   as a data frame, and for scoring new participants.
+#' @examples
+#' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
+#'                  state = "state", action = "action",
+#'                  next_state = "next_state", done = "done",
+#'                  reward = "reward", gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' head(coef(fit))
+#' head(coef(fit, type = "log"))
+#' confint(fit, parm = c("p0001", "p0002"))
+#' confint(fit, parm = 1:3, level = 0.9)
+#' @export
+coef.rlpsy_fit <- function(object, type = c("beta", "log"), ...) {
+  type <- check_choice(type, c("beta", "log"), "type")
+  if (type == "beta") object$beta else object$z
+}
+
+#' @rdname coef.rlpsy_fit
+#' @export
+confint.rlpsy_fit <- function(object, parm, level = 0.95, ...) {
+  level <- check_level(level)
+  labels <- names(object$z)
+  j <- if (missing(parm)) seq_along(labels) else select_participants(parm, labels)
+  wald_limits(object$z[j], object$se[j], level)
+}
+
+#' exp(z -+ q se) as a matrix with stats::confint column names
+#' @noRd
+wald_limits <- function(z, se, level) {
+  q <- stats::qnorm((1 + level) / 2)
+  probs <- c((1 - level) / 2, (1 + level) / 2)
+  ci <- cbind(exp(z - q * se), exp(z + q * se))
+  dimnames(ci) <- list(names(z), paste(format(100 * probs, trim = TRUE,
+                                              scientific = FALSE, digits = 3), "%"))
+  ci
+}
+
+#' Stop unless `level` is a single number strictly between 0 and 1
+#' @noRd
+check_level <- function(level, arg = "level") {
+  ok <- is.numeric(level) && length(level) == 1L && !is.na(level) &&
+    level > 0 && level < 1
+  if (!ok) {
+    rlpsy_abort("`", arg, "` must be a single number strictly between 0 and 1, not ",
+                describe_value(level), ".")
+  }
+  as.double(level)
+}
+
+#' Match a single-string choice argument (partial matching; the full default
+#' vector means its first element)
+#' @noRd
+check_choice <- function(x, choices, arg) {
+  if (identical(x, choices)) return(choices[1L])
+  i <- if (is.character(x) && length(x) == 1L && !is.na(x)) pmatch(x, choices) else NA
+  if (is.na(i)) {
+    rlpsy_abort("`", arg, "` must be one of ", show_values(choices, max = 10L),
+                ", not ", describe_value(x), ".")
+  }
+  choices[i]
+}
+
+#' Indices of participants selected by label or by index
+#' @noRd
+select_participants <- function(parm, labels, arg = "parm") {
+  if (is.factor(parm)) parm <- as.character(parm)
+  if (is.character(parm) && !anyNA(parm)) {
+    bad <- unique(parm[!parm %in% labels])
+    if (length(bad)) {
+      rlpsy_abort("`", arg, "` names ", if (length(bad) == 1L) "a participant" else
+        "participants", " not in the fit: ", show_values(bad), ". Participants: ",
+        show_values(labels), ".")
+    }
+    return(match(parm, labels))
+  }
+  if (is.numeric(parm) && !anyNA(parm)) {
+    bad <- unique(parm[parm < 1 | parm > length(labels) | parm != round(parm)])
+    if (length(bad)) {
+      rlpsy_abort("`", arg, "` must hold whole numbers from 1 to ", length(labels),
+                  " (the number of participants), but has ", show_values(bad), ".")
+    }
+    return(as.integer(parm))
+  }
+  rlpsy_abort("`", arg, "` must be participant labels (character) or indices ",
+              "(whole numbers) without NA, not ", describe_value(parm), ".")
+}
+
+# --- logLik and nobs ------------------------------------------------------------------
+
+#' Log-likelihood and number of decisions of a fit
+#'
+#' `logLik()` returns the behaviour log-likelihood
+#' \eqn{\sum_t \log\pi(a_t \mid s_t, \hat\beta_{j(t)})} of the fit, the
+#' negative of the `behaviour` component of `fit$objective`, with the
+#' attributes `df` and `nobs` that [AIC()] and [BIC()] use. `nobs()` is the
+#' number of decisions.
+#'
+#' The degrees of freedom count the parameters the choices depend on:
+#' one \eqn{\beta_j} per participant plus, for each state in which at least
+#' one decision was logged, \eqn{\max(K_s - 2, 0)} for its identified
+#' advantage over its \eqn{K_s} available actions (the advantage is centred,
+#' which removes one parameter, and scaled to unit root-mean-square, which
+#' removes another; a state with two actions contributes none, since its
+#' advantage is \eqn{\pm 1}). States without decisions do not count. The
+#' value function, the learned reward and the prior enter only through
+#' the penalties and are not counted.
+#'
+#' The \eqn{\hat\beta_j} are posterior modes under the prior and the
+#' advantage is penalised by the Bellman (and CQL) terms, so this is not a
+#' maximised likelihood: use AIC and BIC as rough guides when comparing fits
+#' of the same data (for example different `gamma` or `lambda_bell`), not as
+#' exact criteria.
+#'
+#' @param object an `rlpsy_fit` object.
+#' @param ... not used.
+#' @return `logLik()`: an object of class `logLik`, a number with attributes
+#'   `df` and `nobs`. `nobs()`: the number of decisions, an integer.
+#' @section Errors: none.
+#' @examples
+#' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
+#'                  state = "state", action = "action",
+#'                  next_state = "next_state", done = "done",
+#'                  reward = "reward", gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' logLik(fit)
+#' nobs(fit)
+#' AIC(fit)
+#' BIC(fit)
+#' @export
+logLik.rlpsy_fit <- function(object, ...) {
+  structure(-object$objective[["behaviour"]], df = loglik_df(object),
+            nobs = object$data$n_decisions, class = "logLik")
+}
+
+#' Degrees of freedom of the behaviour likelihood: J + sum over states with
+#' decisions of max(K_s - 2, 0)
+#' @noRd
+loglik_df <- function(fit) {
+  d <- fit$data
+  visited <- tabulate(d$state + 1L, d$n_states) > 0L
+  k <- rowSums(d$available)[visited]
+  d$n_participants + sum(pmax(k - 2L, 0L))
+}
+
+#' @rdname logLik.rlpsy_fit
+#' @export
+nobs.rlpsy_fit <- function(object, ...) {
+  object$data$n_decisions
+}

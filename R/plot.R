@@ -1,0 +1,159 @@
+# plot() for rlpsy_fit, base graphics: participant scores with intervals,
+# the EM trace, and a heat map of the identified advantage.
+
+#' Plot a fitted RL psychometric model
+#'
+#' Base-graphics diagnostics of an [rlpsy_fit()] result:
+#' * `"beta"`: the participants sorted by \eqn{\hat\beta_j} with their
+#'   intervals at `level` (from [confint.rlpsy_fit()]) on a log-scale axis;
+#'   the dashed line is the prior median \eqn{e^{\mu}}. With at most 40
+#'   participants their labels are shown.
+#' * `"trace"`: the objective after each EM iteration (`fit$trace$total`).
+#'   With an empirical-Bayes prior the prior term changes between
+#'   iterations, so the curve need not be monotone in the first iterations.
+#' * `"advantage"`: a heat map of the identified advantage \eqn{A(s, a)},
+#'   states in rows (first state at the top) and actions in columns, on a
+#'   symmetric blue (negative) to red (positive) scale; unavailable actions
+#'   are left blank. Values are printed in the cells when there are at most
+#'   100 of them.
+#'
+#' Several plots are drawn one after another; in an interactive session the
+#' device asks before each new page, as [plot.lm()][stats::plot.lm] does.
+#'
+#' @param x an `rlpsy_fit` object.
+#' @param which which plots: any of `"beta"`, `"trace"`, `"advantage"`
+#'   (partial matching), or their numbers 1 to 3. All three by default.
+#' @param level confidence level of the intervals of the `"beta"` plot,
+#'   strictly between 0 and 1.
+#' @param ask ask before each new page (default: when several plots are
+#'   drawn on an interactive device with a single panel).
+#' @param ... further graphical arguments for the main plotting call of each
+#'   plot ([plot()] for `"beta"` and `"trace"`, [image()] for
+#'   `"advantage"`), such as `main` or `xlab`; they replace the defaults.
+#' @return `x`, invisibly.
+#' @section Errors: An error of class `rlpsy_error_input` when `which` has
+#'   values other than the plot names or numbers 1 to 3 (the message names
+#'   them), or `level` is not strictly between 0 and 1.
+#' @seealso [confint.rlpsy_fit()], [predict.rlpsy_fit()] with
+#'   `type = "advantage"`.
+#' @examples
+#' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
+#'                  state = "state", action = "action",
+#'                  next_state = "next_state", done = "done",
+#'                  reward = "reward", gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' plot(fit, which = "beta")
+#' plot(fit, which = "trace")
+#' plot(fit, which = "advantage", main = "Gridworld advantage")
+#' @export
+plot.rlpsy_fit <- function(x, which = c("beta", "trace", "advantage"),
+                           level = 0.95,
+                           ask = length(which) > prod(graphics::par("mfcol")) &&
+                             grDevices::dev.interactive(),
+                           ...) {
+  which <- check_which(which)
+  level <- check_level(level)
+  if (isTRUE(ask)) {
+    old <- grDevices::devAskNewPage(TRUE)
+    on.exit(grDevices::devAskNewPage(old), add = TRUE)
+  }
+  for (w in which) {
+    switch(w,
+           beta = plot_beta(x, level, ...),
+           trace = plot_trace(x, ...),
+           advantage = plot_advantage(x, ...))
+  }
+  invisible(x)
+}
+
+#' Match `which` of plot() to plot names (partial matching or numbers 1-3)
+#' @noRd
+check_which <- function(which) {
+  choices <- c("beta", "trace", "advantage")
+  if (is.numeric(which) && !anyNA(which) && all(which %in% 1:3)) {
+    return(choices[which])
+  }
+  i <- if (is.character(which) && !anyNA(which)) pmatch(which, choices, duplicates.ok = TRUE)
+  if (length(which) == 0L || is.null(i) || anyNA(i)) {
+    bad <- if (is.null(i)) which else which[is.na(i)]
+    rlpsy_abort("`which` must name plots among ", show_values(choices),
+                " (or be numbers 1 to 3), not ",
+                if (length(which) == 0L) "an empty vector" else describe_value(bad), ".")
+  }
+  choices[i]
+}
+
+#' Call a plotting function with defaults that `...` may replace
+#' @noRd
+call_with_defaults <- function(fun, defaults, ...) {
+  do.call(fun, utils::modifyList(defaults, list(...)))
+}
+
+#' Participants sorted by beta with their intervals (log-scale axis)
+#' @noRd
+plot_beta <- function(fit, level, ...) {
+  beta <- fit$beta
+  o <- order(beta)
+  J <- length(beta)
+  ci <- confint(fit, level = level)[o, , drop = FALSE]
+  ok <- is.finite(ci[, 1L]) & is.finite(ci[, 2L]) & ci[, 1L] > 0
+  show_labels <- J <= 40L
+  call_with_defaults(graphics::plot, list(
+    x = seq_len(J), y = beta[o], log = "y", type = "n",
+    ylim = range(c(beta, ci[ok, ])), xaxt = if (show_labels) "n" else "s",
+    xlab = if (show_labels) "" else "Participant (sorted by beta)",
+    ylab = "beta (log scale)",
+    main = paste0("Inverse temperature by participant (", format(100 * level), "% intervals)")
+  ), ...)
+  graphics::segments(which(ok), ci[ok, 1L], which(ok), ci[ok, 2L], col = "grey55")
+  graphics::points(seq_len(J), beta[o], pch = 20)
+  graphics::abline(h = exp(fit$prior[["mu"]]), lty = 2, col = "grey30")
+  if (show_labels) {
+    graphics::axis(1, at = seq_len(J), labels = names(beta)[o], las = 2,
+                   cex.axis = if (J > 20L) 0.6 else 0.8)
+  }
+  invisible()
+}
+
+#' Objective per EM iteration
+#' @noRd
+plot_trace <- function(fit, ...) {
+  tr <- fit$trace
+  call_with_defaults(graphics::plot, list(
+    x = tr$iter, y = tr$total, type = "b", pch = 20,
+    xlab = "EM iteration", ylab = "Objective",
+    main = if (fit$converged) "EM trace (converged)" else "EM trace (not converged)"
+  ), ...)
+  invisible()
+}
+
+#' Heat map of the identified advantage, states x actions
+#' @noRd
+plot_advantage <- function(fit, ...) {
+  A <- mask_unavailable(fit$advantage, fit$data$available)
+  S <- nrow(A)
+  K <- ncol(A)
+  lim <- max(abs(A), na.rm = TRUE)
+  if (!is.finite(lim) || lim == 0) lim <- 1
+  states <- rownames(A)
+  old <- graphics::par(mar = c(4, min(12, 1.5 + 0.5 * max(nchar(states), 3)), 3, 1))
+  on.exit(graphics::par(old), add = TRUE)
+  call_with_defaults(graphics::image, list(
+    x = seq(0.5, K + 0.5), y = seq(0.5, S + 0.5),
+    z = t(A[rev(seq_len(S)), , drop = FALSE]),
+    zlim = c(-lim, lim), col = grDevices::hcl.colors(64L, "Blue-Red 3"),
+    axes = FALSE, xlab = "Action", ylab = "",
+    main = "Identified advantage A(s, a)"
+  ), ...)
+  graphics::axis(1, at = seq_len(K), labels = colnames(A), tick = FALSE)
+  graphics::axis(2, at = seq_len(S), labels = rev(states), las = 1, tick = FALSE,
+                 cex.axis = if (S > 25L) 0.6 else 0.8)
+  graphics::box()
+  if (S * K <= 100L) {
+    At <- t(A[rev(seq_len(S)), , drop = FALSE])
+    keep <- !is.na(At)
+    graphics::text(row(At)[keep], col(At)[keep], format(round(At[keep], 2), nsmall = 2),
+                   cex = 0.7)
+  }
+  invisible()
+}

@@ -1,0 +1,100 @@
+test_that("beta is recovered on a gridworld with observed rewards", {
+  task <- rlpsy_gridworld(nrow = 4, ncol = 4, walls = c(2, 2), goal = c(4, 4),
+                          trap = c(3, 3), slip = 0.1)
+  sims <- simulate_people(task, tau = 0.05)
+  fit <- fit_people(sims, tau = 0.05)
+  expect_true(fit$converged)
+  r <- recovery_stats(fit, sims)
+  expect_gte(r[["cor"]], 0.9)
+  expect_gte(r[["ratio"]], 0.85)
+  expect_lte(r[["ratio"]], 1.15)
+  expect_gte(r[["coverage"]], 0.90)
+  expect_lte(r[["coverage"]], 0.99)
+})
+
+test_that("beta is recovered on a random MDP with observed rewards", {
+  sims <- simulate_people(random_task(), seed = 3)
+  fit <- fit_people(sims)
+  expect_true(fit$converged)
+  r <- recovery_stats(fit, sims)
+  expect_gte(r[["cor"]], 0.9)
+  expect_gte(r[["ratio"]], 0.85)
+  expect_lte(r[["ratio"]], 1.15)
+  expect_gte(r[["coverage"]], 0.90)
+  expect_lte(r[["coverage"]], 0.99)
+})
+
+test_that("beta is recovered on a random MDP with a learned reward", {
+  sims <- simulate_people(random_task(seed = 4), seed = 5)
+  fit <- fit_people(sims, reward = NULL, max_iter = 2000)
+  expect_true(fit$converged)
+  expect_true(all(abs(fit$reward) <= 1, na.rm = TRUE))
+  r <- recovery_stats(fit, sims)
+  expect_gte(r[["cor"]], 0.9)
+  expect_gte(r[["ratio"]], 0.85)
+  expect_lte(r[["ratio"]], 1.15)
+  expect_gte(r[["coverage"]], 0.85)
+})
+
+test_that("with a fixed prior the objective never increases across EM iterations", {
+  sims <- simulate_people(random_task(S = 10), n_participants = 60,
+                          n_decisions = 80, seed = 6)
+  for (reward in list("reward", NULL)) {
+    # a capped run: only the monotone trace matters here
+    fit <- suppressWarnings(fit_people(sims, reward = reward, max_iter = 40,
+                                       prior = c(mu = 0.5, sigma = 0.7)))
+    J <- fit$trace$total
+    expect_true(all(diff(J) <= 1e-9 * abs(J[-1])), info = paste(reward))
+    expect_equal(unname(fit$prior), c(0.5, 0.7))
+  }
+})
+
+test_that("the fit ends with an E-step: each z maximises its log posterior", {
+  sims <- simulate_people(random_task(S = 10), n_participants = 30,
+                          n_decisions = 60, seed = 7)
+  fit <- fit_people(sims)
+  enc <- fit$data
+  A <- fit$advantage
+  for (j in c(1, 10, 30)) {
+    brute <- optimize(function(z) rlpsy:::reference_estep_loglik(
+      enc, A, j, z, fit$prior[["mu"]], fit$prior[["sigma"]]),
+      c(-8, 8), maximum = TRUE, tol = 1e-10)$maximum
+    expect_equal(unname(fit$z[j]), brute, tolerance = 1e-6)
+  }
+})
+
+test_that("mini-batch EM is reproducible and reaches the full-batch estimates", {
+  sims <- simulate_people(random_task(S = 15), n_participants = 300,
+                          n_decisions = 60, seed = 8)
+  full <- fit_people(sims)
+  mb1 <- fit_people(sims, minibatch = 0.1, seed = 11)
+  mb2 <- fit_people(sims, minibatch = 0.1, seed = 11)
+  expect_identical(mb1$z, mb2$z)
+  expect_equal(mb1$z, full$z, tolerance = 1e-3)
+  expect_equal(mb1$objective[["total"]], full$objective[["total"]],
+               tolerance = 1e-6)
+})
+
+test_that("stopping at max_iter warns with class and records it", {
+  sims <- simulate_people(random_task(S = 10), n_participants = 30,
+                          n_decisions = 50, seed = 9)
+  expect_warning(fit <- fit_people(sims, max_iter = 2),
+                 class = "rlpsy_warning_convergence")
+  expect_false(fit$converged)
+  expect_equal(nrow(fit$trace), 2)
+})
+
+test_that("verbose prints one line per iteration", {
+  sims <- simulate_people(random_task(S = 8), n_participants = 20,
+                          n_decisions = 40, seed = 10)
+  out <- capture.output(fit <- fit_people(sims, verbose = TRUE))
+  expect_equal(sum(grepl("^iter ", out)), fit$iterations)
+})
+
+test_that("gamma and tau are validated", {
+  sims <- simulate_people(random_task(S = 5), n_participants = 5,
+                          n_decisions = 10, seed = 1)
+  expect_error(fit_people(sims, gamma = 1), class = "rlpsy_error_input")
+  expect_error(fit_people(sims, gamma = -0.1), class = "rlpsy_error_input")
+  expect_error(fit_people(sims, tau = 0), class = "rlpsy_error_input")
+})
