@@ -110,7 +110,14 @@ inline void estep_one(const Data& d, const double* A, const double* amax,
     bool accepted = false;
     for (int halve = 0; halve < 60; ++halve, step *= 0.5) {
       EEval t = estep_eval(d, A, amax, j, T, z + step, mu, sigma, p);
-      if (std::isfinite(t.l) && t.l >= e.l) {
+      // Near the mode the gain g^2 / (2|H|) falls below the rounding error
+      // of l_j; there a step that keeps l_j within rounding and shrinks |g|
+      // is accepted too, so z converges to the tolerance on g.
+      const double round_l = 64.0 * std::numeric_limits<double>::epsilon() *
+                             std::fabs(e.l);
+      if (std::isfinite(t.l) &&
+          (t.l >= e.l ||
+           (t.l >= e.l - round_l && std::fabs(t.g) < std::fabs(e.g)))) {
         z += step;
         e = t;
         accepted = true;

@@ -292,7 +292,6 @@ class Model {
 
   // CQL term sum_s n_s log sum_a exp Q(s,a) - sum_{s,a} n_sa Q(s,a).
   double cql_value() const {
-    if (set_.lambda_cql == 0.0) return 0.0;
     const int K = d_.K;
     std::vector<double> p(K);
     double total = 0.0;
