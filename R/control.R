@@ -27,7 +27,9 @@
 #'   strong CQL term would pull the advantages towards the pooled log
 #'   frequencies (biasing beta downwards), hence the smaller default.
 #' @param lambda_r weight of the L2 penalty on the learned-reward parameters
-#'   (>= 0); unused when the reward is observed.
+#'   w, where r = tanh(w) (>= 0); unused when the reward is observed. It keeps
+#'   w away from the flat tails of tanh, where the fit would otherwise creep
+#'   slowly towards rewards of exactly -1 or 1.
 #' @param prior `"empirical"` (default) to estimate the prior of
 #'   \eqn{\log\beta_j}, \eqn{N(\mu, \sigma^2)}, by empirical Bayes after every
 #'   E-step, or a numeric vector `c(mu = , sigma = )` to fix it.
@@ -66,7 +68,7 @@
 #' rlpsy_control(lambda_bell = 2, threads = 1)
 #' rlpsy_control(prior = c(mu = 0, sigma = 1))
 #' @export
-rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 0.01,
+rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 1,
                           prior = "empirical", max_iter = 500L, tol = 1e-8,
                           tol_z = 1e-4, mstep_iter = 10L, estep_iter = 100L,
                           estep_tol = 1e-8, eps = 1e-8,
