@@ -17,12 +17,12 @@ core_objective <- function(ptr, Q, w, z, mu, sigma, threads, gradient) {
     .Call(`_rlpsy_core_objective`, ptr, Q, w, z, mu, sigma, threads, gradient)
 }
 
-core_estep <- function(ptr, Q, z0, mu, sigma, threads, max_iter, tol) {
-    .Call(`_rlpsy_core_estep`, ptr, Q, z0, mu, sigma, threads, max_iter, tol)
+core_estep <- function(ptr, Q, z0, mu, sigma, threads, max_iter, tol, active = NULL) {
+    .Call(`_rlpsy_core_estep`, ptr, Q, z0, mu, sigma, threads, max_iter, tol, active)
 }
 
-core_mstep <- function(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory) {
-    .Call(`_rlpsy_core_mstep`, ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory)
+core_mstep <- function(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights = NULL) {
+    .Call(`_rlpsy_core_mstep`, ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights)
 }
 
 core_alive <- function(ptr) {

@@ -242,9 +242,9 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cat("Data: ", count_of(n[["decisions"]], "decision"), " by ",
       count_of(n[["participants"]], "participant"), "; ",
+      count_of(n[["terminal"]], "terminal transition"), "\n      ",
       count_of(n[["states"]], "state"), " (", n[["states_with_decisions"]],
-      " with decisions), ", count_of(n[["actions"]], "action"), "; ",
-      count_of(n[["terminal"]], "terminal transition"), "\n", sep = "")
+      " with decisions), ", count_of(n[["actions"]], "action"), "\n", sep = "")
   cat("Reward: ", if (x$reward == "observed")
     paste0("observed (column \"", x$reward_column, "\")") else
       "learned, r(s, a) = tanh(w)", "\n\n", sep = "")
@@ -263,9 +263,10 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   cat("Objective (minimised):\n")
   print_table(x$objective, digits)
   cat("\nInverse temperature beta:\n")
-  b <- x$beta
+  b <- format(x$beta, digits = digits)
   names(b) <- c("Min.", "1st Qu.", "Median", "3rd Qu.", "Max.")
-  print_table(t(b), digits, rownames = "")
+  txt <- utils::capture.output(print.default(b, quote = FALSE, right = TRUE))
+  cat(paste0("  ", txt), sep = "\n")
   cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
       "; reliability = ", f(x$reliability), "\n\n", sep = "")
   fit <- x$fit
@@ -281,12 +282,11 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
 
 #' Print a numeric matrix indented, NA as empty
 #' @noRd
-print_table <- function(m, digits, rownames = NULL) {
+print_table <- function(m, digits) {
   out <- m
   storage.mode(out) <- "character"
   for (j in seq_len(ncol(m))) out[, j] <- format(m[, j], digits = digits)
   out[is.na(m)] <- ""
-  if (!is.null(rownames)) rownames(out) <- rownames
   txt <- utils::capture.output(print.default(out, quote = FALSE, right = TRUE))
   cat(paste0("  ", txt), sep = "\n")
 }
@@ -336,6 +336,7 @@ print_table <- function(m, digits, rownames = NULL) {
 #' head(coef(fit, type = "log"))
 #' confint(fit, parm = c("p0001", "p0002"))
 #' confint(fit, parm = 1:3, level = 0.9)
+#' @importFrom stats coef confint
 #' @export
 coef.rlpsy_fit <- function(object, type = c("beta", "log"), ...) {
   type <- check_choice(type, c("beta", "log"), "type")
@@ -453,6 +454,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' nobs(fit)
 #' AIC(fit)
 #' BIC(fit)
+#' @importFrom stats logLik nobs
 #' @export
 logLik.rlpsy_fit <- function(object, ...) {
   structure(-object$objective[["behaviour"]], df = loglik_df(object),
@@ -466,7 +468,7 @@ loglik_df <- function(fit) {
   d <- fit$data
   visited <- tabulate(d$state + 1L, d$n_states) > 0L
   k <- rowSums(d$available)[visited]
-  d$n_participants + sum(pmax(k - 2L, 0L))
+  as.integer(d$n_participants + sum(pmax(k - 2, 0)))
 }
 
 #' @rdname logLik.rlpsy_fit

@@ -88,6 +88,7 @@
 #' # task quantities
 #' round(predict(fit, type = "advantage")[1:5, ], 2)
 #' head(predict(fit, type = "value"))
+#' @importFrom stats predict
 #' @export
 predict.rlpsy_fit <- function(object, newdata = NULL,
                               type = c("prob", "action", "beta", "q", "advantage",

@@ -40,12 +40,14 @@
 #' head(sims)
 #' # share of simulated choices equal to the observed ones
 #' mean(sims$sim_1 == rlpsy_example$action)
+#' @importFrom stats simulate
 #' @export
 simulate.rlpsy_fit <- function(object, nsim = 1, seed = NULL, ...) {
   nsim <- check_count(nsim, "nsim", min = 1)
   rng_state <- simulate_seed(seed)
-  if (!is.null(attr(rng_state, "restore"))) {
-    on.exit(assign(".Random.seed", attr(rng_state, "restore"), envir = globalenv()))
+  old_seed <- attr(rng_state, "restore")
+  if (!is.null(old_seed)) {
+    on.exit(assign(".Random.seed", old_seed, envir = globalenv()))
     attr(rng_state, "restore") <- NULL
   }
   P <- predict_prob(object, NULL)

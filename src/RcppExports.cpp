@@ -60,8 +60,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_estep
-List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol);
-RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP QSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
+List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
+RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP QSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -72,13 +72,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, Q, z0, mu, sigma, threads, max_iter, tol));
+    Rcpp::traits::input_parameter< Nullable<IntegerVector> >::type active(activeSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, Q, z0, mu, sigma, threads, max_iter, tol, active));
     return rcpp_result_gen;
 END_RCPP
 }
 // core_mstep
-List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, int threads, int max_iter, double rel_tol, bool reset_memory);
-RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP rel_tolSEXP, SEXP reset_memorySEXP) {
+List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, int threads, int max_iter, double rel_tol, bool reset_memory, Nullable<NumericVector> weights);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP rel_tolSEXP, SEXP reset_memorySEXP, SEXP weightsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -89,7 +90,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type rel_tol(rel_tolSEXP);
     Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
-    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory));
+    Rcpp::traits::input_parameter< Nullable<NumericVector> >::type weights(weightsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -152,8 +154,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
     {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
-    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 8},
-    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 8},
+    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
+    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 9},
     {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
