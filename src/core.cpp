@@ -2,7 +2,14 @@
 // calls the core, returns named lists. No numerics here.
 #include <Rcpp.h>
 #include <RcppEigen.h>
-#include <RcppParallel.h>
+// RcppParallel's backend pieces only: its umbrella header also pulls in
+// RMatrix.h, which uses std::iterator (deprecated in C++17) and which we do
+// not need.
+#include <RcppParallel/TinyThread.h>
+#if RCPP_PARALLEL_USE_TBB
+#include <RcppParallel/TBB.h>
+#endif
+#include <RcppParallel/Backend.h>
 
 #include "rlpsy/estep.h"
 #include "rlpsy/lbfgs.h"
@@ -29,7 +36,14 @@ struct ParallelRunner : rlpsy::Runner {
       return;
     }
     Body w(body);
-    RcppParallel::parallelFor(0, n, w, grain, threads);
+#if RCPP_PARALLEL_USE_TBB
+    if (RcppParallel::internal::backend() ==
+        RcppParallel::internal::BACKEND_TBB) {
+      RcppParallel::tbbParallelFor(0, n, w, grain, threads);
+      return;
+    }
+#endif
+    RcppParallel::ttParallelFor(0, n, w, grain);
   }
 };
 
