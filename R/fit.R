@@ -61,7 +61,9 @@
 #' class `rlpsy_error_input`. When EM stops at `max_iter` before converging,
 #' or when the E-step of some participants did not converge, one warning of
 #' class `rlpsy_warning_convergence` gives the counts; the per-participant
-#' status is in `fit$participants$status`.
+#' status is in `fit$participants$status`. With a single participant the
+#' empirical-Bayes prior cannot be estimated: the fit uses the fixed prior
+#' \eqn{\log\beta \sim N(0, 1)} and warns (class `rlpsy_warning_prior`).
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
@@ -83,12 +85,27 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   enc <- if (inherits(data, "rlpsy_data")) data else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
+  ctrl <- prior_for_data(ctrl, enc)
   settings <- core_settings(ctrl, gamma, tau, learned = is.null(enc$reward))
   state0 <- initial_state(enc, ctrl)
   core <- core_new(enc, settings)
   if (!is.null(ctrl$minibatch)) state0 <- run_minibatch(core, enc, state0, ctrl)
   run <- run_em(core, enc, state0, ctrl)
   build_fit(call, enc, core, run, ctrl, settings)
+}
+
+#' The empirical-Bayes prior needs at least two participants; with one, fall
+#' back to the fixed prior N(0, 1) on log beta, with a warning.
+#' @noRd
+prior_for_data <- function(ctrl, enc) {
+  if (is.character(ctrl$prior) && enc$n_participants < 2L) {
+    rlpsy_warn("The empirical-Bayes prior needs at least 2 participants; the ",
+               "data have 1, so the fixed prior log(beta) ~ N(0, 1) is used ",
+               "(set `prior` in rlpsy_control() to choose another).",
+               class = "prior")
+    ctrl$prior <- c(mu = 0, sigma = 1)
+  }
+  ctrl
 }
 
 #' The settings the C++ core needs
