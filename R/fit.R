@@ -171,7 +171,8 @@ run_em <- function(core, enc, st, ctrl) {
     rel <- abs(J_old - comp[["total"]]) / max(1, abs(comp[["total"]]))
     trace[[it]] <- c(iter = it, comp, mu = st$prior[["mu"]],
                      sigma = st$prior[["sigma"]], max_dz = max_dz,
-                     mstep_iter = m$iter, mstep_status = m$status,
+                     mstep_iter = m$iter, mstep_evals = m$n_eval,
+                     mstep_status = m$status,
                      time = proc.time()[["elapsed"]] - t0)
     if (ctrl$verbose) em_report(trace[[it]])
     pb$update(it)

@@ -223,6 +223,8 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
     if (wt.size() != m.data().J) stop("internal: weights have the wrong length");
   }
   m.set_beta(z.begin(), weights.isNotNull() ? wt.begin() : nullptr);
+  core->memory.hinv.resize(m.n_params());
+  m.curvature_inverse(x.data(), core->memory.hinv.data());
   rlpsy::LbfgsOptions opt;
   opt.max_iter = max_iter;
   opt.rel_tol = rel_tol;

@@ -30,7 +30,10 @@ struct LbfgsOptions {
 struct LbfgsMemory {
   std::deque<Eigen::VectorXd> s, y;
   std::deque<double> rho;
-  void clear() {
+  // inverse of a positive diagonal curvature estimate (preconditioner);
+  // empty means the identity
+  Eigen::VectorXd hinv;
+  void clear() {  // forget the pairs (the preconditioner stays)
     s.clear();
     y.clear();
     rho.clear();
@@ -42,7 +45,9 @@ struct LbfgsResult {
   int iter = 0, n_eval = 0, status = kMMaxIter;
 };
 
-// d = -H g by the two-loop recursion over the stored pairs.
+// d = -H g by the two-loop recursion over the stored pairs, with the
+// initial matrix H0 = c * diag(hinv), c = s'y / (y' diag(hinv) y) from the
+// newest pair (the usual scalar scaling when hinv is the identity).
 inline Eigen::VectorXd lbfgs_direction(const LbfgsMemory& mem,
                                        const Eigen::VectorXd& g) {
   Eigen::VectorXd q = -g;
@@ -52,7 +57,13 @@ inline Eigen::VectorXd lbfgs_direction(const LbfgsMemory& mem,
     alpha[i] = mem.rho[i] * mem.s[i].dot(q);
     q -= alpha[i] * mem.y[i];
   }
-  if (m > 0) q *= mem.s[m - 1].dot(mem.y[m - 1]) / mem.y[m - 1].squaredNorm();
+  const bool diag = mem.hinv.size() == q.size();
+  if (diag) q = q.cwiseProduct(mem.hinv);
+  if (m > 0) {
+    const Eigen::VectorXd& y = mem.y[m - 1];
+    const double yhy = diag ? y.cwiseProduct(mem.hinv).dot(y) : y.squaredNorm();
+    q *= mem.s[m - 1].dot(y) / yhy;
+  }
   for (int i = 0; i < m; ++i) {
     const double b = mem.rho[i] * mem.y[i].dot(q);
     q += (alpha[i] - b) * mem.s[i];
@@ -84,10 +95,11 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
     double slope = g.dot(d);
     if (!(slope < 0.0)) {  // not a descent direction: restart
       mem.clear();
-      d = -g;
-      slope = -g.squaredNorm();
+      d = lbfgs_direction(mem, g);
+      slope = g.dot(d);
     }
     double step = mem.s.empty() ? std::min(1.0, 1.0 / d.cwiseAbs().maxCoeff()) : 1.0;
+    if (mem.s.empty() && mem.hinv.size() == n) step = 1.0;  // Newton-scaled
     double fn = 0.0;
     bool ok = false;
     for (int ls = 0; ls < 50; ++ls) {

@@ -189,6 +189,45 @@ class Model {
     return c.total;
   }
 
+  // A positive diagonal estimate of the curvature of J at x (current beta),
+  // used to precondition L-BFGS: states differ in how often they are
+  // visited and in rho(s), so the curvature differs across Q's entries by
+  // orders of magnitude. For Q(s, a):
+  //   sum_u n_u beta_u^2 / (rho^2 K_s) + 2 lambda_bell (n_sa + gamma^2 in_s / K_s)
+  //   + lambda_cql n_s / K_s,
+  // with in_s the non-terminal arrivals into s; for w(s, a):
+  //   2 lambda_bell n_sa (1 - r^2)^2 + 2 lambda_r. Writes 1/curvature.
+  void curvature_inverse(const double* x, double* hinv) {
+    const int S = d_.S, K = d_.K;
+    q_.values(x, Q_.data());
+    std::vector<double> in(S, 0.0);
+    for (size_t i = 0; i < d_.b_n.size(); ++i)
+      if (!d_.b_done[i]) in[d_.b_next[i]] += d_.b_n[i];
+    const double* w = learned_reward() ? x + n_q() : nullptr;
+    for (int s = 0; s < S; ++s) {
+      advantage_state(s, K);
+      double b2 = 0.0;
+      for (int u = d_.su_off[s]; u < d_.su_off[s + 1]; ++u) {
+        const int j = d_.su_part[u];
+        b2 += d_.su_n[u] * weight_[j] * beta_[j] * beta_[j];
+      }
+      const double Ks = d_.n_avail[s];
+      const double common = b2 / (rho_[s] * rho_[s] * Ks) +
+                            2.0 * set_.lambda_bell * set_.gamma * set_.gamma * in[s] / Ks +
+                            set_.lambda_cql * d_.n_s[s] / Ks;
+      for (int a = 0; a < K; ++a) {
+        const size_t i = static_cast<size_t>(s) * K + a;
+        const double nsa = d_.n_sa[i];
+        hinv[i] = 1.0 / (common + 2.0 * set_.lambda_bell * nsa + 1e-6);
+        if (w) {
+          const double r = std::tanh(w[i]);
+          hinv[n_q() + i] = 1.0 / (2.0 * set_.lambda_bell * nsa * (1 - r * r) * (1 - r * r) +
+                                   2.0 * set_.lambda_r + 1e-6);
+        }
+      }
+    }
+  }
+
   // Prior term sum_j (z_j - mu)^2 / (2 sigma^2).
   double prior(const double* z, double mu, double sigma) const {
     double p = 0.0;
