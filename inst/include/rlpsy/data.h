@@ -155,15 +155,34 @@ inline Data compress(const RawDecisions& raw) {
       d.su_n[pos] = d.u_n[u];
     }
 
-  // Bellman tuples: sort decision indices by (s, a, s', d), then run-length
+  // Bellman tuples: bucket the decisions by (s, a) with a counting sort,
+  // order each (small) bucket by (s', d, t), then run-length encode. The
+  // order within a tuple is the data order, so the reward sums are
+  // reproducible.
+  const long SK = static_cast<long>(S) * K;
+  std::vector<long> bucket(SK + 1, 0);
+  for (long t = 0; t < d.N; ++t)
+    bucket[static_cast<long>(raw.state[t]) * K + raw.action[t] + 1]++;
+  for (long b = 0; b < SK; ++b) bucket[b + 1] += bucket[b];
   std::vector<long> idx(d.N);
-  std::iota(idx.begin(), idx.end(), 0L);
-  auto key = [&](long t) {
-    return ((static_cast<long long>(raw.state[t]) * K + raw.action[t]) * S +
-            raw.next_state[t]) * 2 + (raw.done[t] != 0);
+  {
+    std::vector<long> fill(bucket.begin(), bucket.end() - 1);
+    for (long t = 0; t < d.N; ++t)
+      idx[fill[static_cast<long>(raw.state[t]) * K + raw.action[t]]++] = t;
+  }
+  auto next_key = [&](long t) {
+    return static_cast<long long>(raw.next_state[t]) * 2 + (raw.done[t] != 0);
   };
-  std::stable_sort(idx.begin(), idx.end(),
-                   [&](long x, long y) { return key(x) < key(y); });
+  for (long b = 0; b < SK; ++b)
+    std::sort(idx.begin() + bucket[b], idx.begin() + bucket[b + 1],
+              [&](long x, long y) {
+                const long long kx = next_key(x), ky = next_key(y);
+                return kx < ky || (kx == ky && x < y);
+              });
+  auto key = [&](long t) {
+    return (static_cast<long long>(raw.state[t]) * K + raw.action[t]) *
+               (2LL * S) + next_key(t);
+  };
   long long last = -1;
   for (long t : idx) {
     long long k = key(t);
