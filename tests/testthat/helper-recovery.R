@@ -32,3 +32,15 @@ recovery_stats <- function(fit, sims) {
   c(cor = cor(fit$z, log(truth)), ratio = median(coef(fit) / truth),
     coverage = mean(lower <= truth & truth <= upper))
 }
+
+# The issue's recovery criteria: cor(log beta_hat, log beta) >= 0.9, median
+# beta_hat / beta in [0.85, 1.15] (the scale is identified), and 95% Wald
+# intervals covering the true beta for 90-99% of participants.
+expect_recovered <- function(fit, sims) {
+  r <- recovery_stats(fit, sims)
+  expect_gte(r[["cor"]], 0.9)
+  expect_gte(r[["ratio"]], 0.85)
+  expect_lte(r[["ratio"]], 1.15)
+  expect_gte(r[["coverage"]], 0.90)
+  expect_lte(r[["coverage"]], 0.99)
+}

@@ -4,24 +4,14 @@ test_that("beta is recovered on a gridworld with observed rewards", {
   sims <- simulate_people(task, tau = 0.05)
   fit <- fit_people(sims, tau = 0.05)
   expect_true(fit$converged)
-  r <- recovery_stats(fit, sims)
-  expect_gte(r[["cor"]], 0.9)
-  expect_gte(r[["ratio"]], 0.85)
-  expect_lte(r[["ratio"]], 1.15)
-  expect_gte(r[["coverage"]], 0.90)
-  expect_lte(r[["coverage"]], 0.99)
+  expect_recovered(fit, sims)
 })
 
 test_that("beta is recovered on a random MDP with observed rewards", {
   sims <- simulate_people(random_task(), seed = 3)
   fit <- fit_people(sims)
   expect_true(fit$converged)
-  r <- recovery_stats(fit, sims)
-  expect_gte(r[["cor"]], 0.9)
-  expect_gte(r[["ratio"]], 0.85)
-  expect_lte(r[["ratio"]], 1.15)
-  expect_gte(r[["coverage"]], 0.90)
-  expect_lte(r[["coverage"]], 0.99)
+  expect_recovered(fit, sims)
 })
 
 test_that("beta is recovered on a random MDP with a learned reward", {
@@ -29,12 +19,7 @@ test_that("beta is recovered on a random MDP with a learned reward", {
   fit <- fit_people(sims, reward = NULL, max_iter = 2000)
   expect_true(fit$converged)
   expect_true(all(abs(fit$reward) <= 1, na.rm = TRUE))
-  r <- recovery_stats(fit, sims)
-  expect_gte(r[["cor"]], 0.9)
-  expect_gte(r[["ratio"]], 0.85)
-  expect_lte(r[["ratio"]], 1.15)
-  expect_gte(r[["coverage"]], 0.90)
-  expect_lte(r[["coverage"]], 0.99)
+  expect_recovered(fit, sims)
 })
 
 test_that("with a fixed prior the objective never increases across EM iterations", {
