@@ -2,14 +2,14 @@
 // calls the core, returns named lists. No numerics here.
 #include <Rcpp.h>
 #include <RcppEigen.h>
-// RcppParallel's backend pieces only: its umbrella header also pulls in
-// RMatrix.h, which uses std::iterator (deprecated in C++17) and which we do
-// not need.
-#include <RcppParallel/TinyThread.h>
-#if RCPP_PARALLEL_USE_TBB
+// TBB through RcppParallel's build of it. Not the umbrella RcppParallel.h:
+// it also pulls in RMatrix.h, which uses std::iterator (deprecated in
+// C++17), and its parallelFor() builds a new tbb::task_arena on every call
+// (about 0.3 ms and a few kB of memory each); a fit makes thousands of
+// parallel calls, so each fit keeps one arena instead.
 #include <RcppParallel/TBB.h>
-#endif
-#include <RcppParallel/Backend.h>
+
+#include <memory>
 
 #include "rlpsy/estep.h"
 #include "rlpsy/lbfgs.h"
@@ -19,39 +19,46 @@ using namespace Rcpp;
 
 namespace {
 
-// Runs core loops with RcppParallel and an explicit thread count.
+// Runs core loops in the fit's task arena (null: serially). Each index's
+// work writes only its own slots, so how TBB splits the range does not
+// change any result.
 struct ParallelRunner : rlpsy::Runner {
-  int threads;
-  explicit ParallelRunner(int t) : threads(t) {}
-  struct Body : RcppParallel::Worker {
-    const rlpsy::RangeBody& f;
-    explicit Body(const rlpsy::RangeBody& f) : f(f) {}
-    void operator()(std::size_t b, std::size_t e) { f(b, e); }
-  };
+  tbb::task_arena* arena;
+  explicit ParallelRunner(tbb::task_arena* a) : arena(a) {}
   void operator()(std::size_t n, std::size_t grain,
                   const rlpsy::RangeBody& body) const override {
     if (n == 0) return;
-    if (threads <= 1 || n <= grain) {
+    if (arena == nullptr || n <= grain) {
       body(0, n);
       return;
     }
-    Body w(body);
-#if RCPP_PARALLEL_USE_TBB
-    if (RcppParallel::internal::backend() ==
-        RcppParallel::internal::BACKEND_TBB) {
-      RcppParallel::tbbParallelFor(0, n, w, grain, threads);
-      return;
-    }
-#endif
-    RcppParallel::ttParallelFor(0, n, w, grain);
+    arena->execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, grain),
+                        [&](const tbb::blocked_range<std::size_t>& r) {
+                          body(r.begin(), r.end());
+                        });
+    });
   }
 };
 
-// The per-fit object behind the external pointer.
+// The per-fit object behind the external pointer: the model (data and work
+// arrays), the L-BFGS memory kept across M-steps, and the task arena.
 struct Core {
   rlpsy::Model model;
   rlpsy::LbfgsMemory memory;
+  std::unique_ptr<tbb::task_arena> arena;
+  int arena_threads = 0;
   Core(rlpsy::Data d, rlpsy::Settings s) : model(std::move(d), s) {}
+
+  // A runner with `threads` threads; the arena is made once per thread count.
+  ParallelRunner runner(int threads) {
+    if (threads <= 1) return ParallelRunner(nullptr);
+    if (!arena || arena_threads != threads) {
+      arena.reset(new tbb::task_arena(threads));
+      arena_threads = threads;
+    }
+    return ParallelRunner(arena.get());
+  }
 };
 
 rlpsy::Settings settings_from(const List& s) {
@@ -158,11 +165,12 @@ List core_info(SEXP ptr) {
 List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
                     NumericVector z, double mu, double sigma, int threads,
                     bool gradient) {
-  rlpsy::Model& m = core_of(ptr)->model;
+  Core* core = core_of(ptr);
+  rlpsy::Model& m = core->model;
   if (z.size() != m.data().J) stop("internal: z has the wrong length");
   Eigen::VectorXd x = pack(m, Q, w);
   Eigen::VectorXd g(m.n_params());
-  ParallelRunner run(threads);
+  ParallelRunner run = core->runner(threads);
   m.set_beta(z.begin());
   rlpsy::Components c;
   m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
@@ -182,12 +190,13 @@ List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
 List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
                 double sigma, int threads, int max_iter, double tol,
                 Nullable<IntegerVector> active = R_NilValue) {
-  rlpsy::Model& m = core_of(ptr)->model;
+  Core* core = core_of(ptr);
+  rlpsy::Model& m = core->model;
   const rlpsy::Data& d = m.data();
   if (z0.size() != d.J) stop("internal: z0 has the wrong length");
   std::vector<double> theta(static_cast<size_t>(d.S) * d.K);
   to_rows(Q, theta.data());
-  ParallelRunner run(threads);
+  ParallelRunner run = core->runner(threads);
   m.advantage(theta.data(), run);
   rlpsy::EStepOptions opt;
   opt.max_iter = max_iter;
@@ -216,7 +225,7 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
   if (z.size() != m.data().J) stop("internal: z has the wrong length");
   if (reset_memory) core->memory.clear();
   Eigen::VectorXd x = pack(m, Q, w);
-  ParallelRunner run(threads);
+  ParallelRunner run = core->runner(threads);
   NumericVector wt;
   if (weights.isNotNull()) {
     wt = weights.get();
