@@ -60,10 +60,24 @@
 #'   when not verbose).
 #' @param seed seed for the participant sampling of mini-batch EM (the
 #'   global RNG state is restored afterwards), or `NULL`.
+#' @param ... not used: any other argument is an error (a misspelt setting
+#'   is never ignored silently).
 #' @return An object of class `rlpsy_control`: a named list of the settings.
-#' @section Errors: An error of class `rlpsy_error_input` names the setting
-#'   and the value when a setting is of the wrong type or out of range, or
-#'   when an unknown setting is given.
+#' @section Ranges:
+#' The penalty weights `lambda_bell`, `lambda_cql` and `lambda_r` must lie in
+#' \[0, 1e10\]: 0 switches a term off, and beyond 1e10 the weighted terms can
+#' overflow double precision (with weights this large the fit is in effect
+#' the constrained one, so nothing is lost). A fixed `prior` needs
+#' \eqn{|\mu| \le 50} (\eqn{\beta} between \eqn{e^{-50}} and \eqn{e^{50}})
+#' and \eqn{0 < \sigma \le 100}. `max_iter` is at most 1e6, `threads` at most
+#' 1024 and `minibatch_epochs` at most 1000.
+#' @section Errors and warnings: An error of class `rlpsy_error_input` names
+#'   the setting and the value when a setting is of the wrong type (a string,
+#'   a vector of length other than 1, `NULL` where a value is needed), is
+#'   `NA`, `NaN` or infinite, or is out of range (negative lambdas,
+#'   `threads < 1`, tolerances below 0, `eps <= 0`, ...), and when an unknown
+#'   setting is given (to `rlpsy_control()` or in a list passed as `control`
+#'   to [rlpsy_fit()]). There are no warnings.
 #' @examples
 #' rlpsy_control(lambda_bell = 2, threads = 1)
 #' rlpsy_control(prior = c(mu = 0, sigma = 1))
@@ -74,23 +88,26 @@ rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8,
                           threads = default_threads(), minibatch = NULL,
                           minibatch_epochs = 3, verbose = FALSE,
-                          progress = interactive() && !verbose, seed = NULL) {
+                          progress = interactive() && !verbose, seed = NULL,
+                          ...) {
+  check_no_unknown_settings(...)
   ctrl <- list(
-    lambda_bell = check_number(lambda_bell, "lambda_bell", min = 0),
+    lambda_bell = check_number(lambda_bell, "lambda_bell", min = 0, max = max_lambda),
     lambda_cql = if (is.null(lambda_cql)) NULL else
-      check_number(lambda_cql, "lambda_cql", min = 0),
-    lambda_r = check_number(lambda_r, "lambda_r", min = 0),
+      check_number(lambda_cql, "lambda_cql", min = 0, max = max_lambda),
+    lambda_r = check_number(lambda_r, "lambda_r", min = 0, max = max_lambda),
     prior = check_prior(prior),
-    max_iter = check_count(max_iter, "max_iter", min = 1),
+    max_iter = check_count(max_iter, "max_iter", min = 1, max = 1e6),
     tol = check_number(tol, "tol", min = 0),
     tol_z = check_number(tol_z, "tol_z", min = 0),
     mstep_iter = check_count(mstep_iter, "mstep_iter", min = 1),
     estep_iter = check_count(estep_iter, "estep_iter", min = 1),
     estep_tol = check_number(estep_tol, "estep_tol", min = 0, open = TRUE),
     eps = check_number(eps, "eps", min = 0, open = TRUE),
-    threads = check_count(threads, "threads", min = 1),
+    threads = check_count(threads, "threads", min = 1, max = 1024),
     minibatch = check_minibatch(minibatch),
-    minibatch_epochs = check_number(minibatch_epochs, "minibatch_epochs", min = 0, open = TRUE),
+    minibatch_epochs = check_number(minibatch_epochs, "minibatch_epochs", min = 0,
+                                    max = 1000, open = TRUE),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress"),
     seed = if (is.null(seed)) NULL else check_count(seed, "seed", min = 0)
@@ -112,14 +129,14 @@ as_control <- function(control) {
     rlpsy_abort("`control` must be the result of rlpsy_control() or a list, ",
                 "not ", class(control)[1], ".")
   }
-  known <- names(formals(rlpsy_control))
+  known <- setdiff(names(formals(rlpsy_control)), "...")
   bad <- setdiff(names(control), known)
   if (length(bad) || (length(control) && is.null(names(control)))) {
     rlpsy_abort("`control` has unknown settings: ",
                 show_values(if (length(bad)) bad else "(unnamed)"),
                 ". Known settings: ", paste(known, collapse = ", "), ".")
   }
-  do.call(rlpsy_control, control)
+  do.call(rlpsy_control, control, quote = TRUE)
 }
 
 #' @export
@@ -139,7 +156,7 @@ check_number <- function(x, arg, min = -Inf, max = Inf, open = FALSE) {
   ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
     (if (open) x > min else x >= min) && x <= max
   if (!ok) {
-    range <- if (is.finite(max)) sprintf("in [%g, %g]", min, max) else
+    range <- if (is.finite(max)) sprintf("in %s%g, %g]", if (open) "(" else "[", min, max) else
       sprintf("%s %g", if (open) ">" else ">=", min)
     rlpsy_abort("`", arg, "` must be a single finite number ", range,
                 ", not ", describe_value(x), ".")
@@ -147,14 +164,33 @@ check_number <- function(x, arg, min = -Inf, max = Inf, open = FALSE) {
   as.double(x)
 }
 
-check_count <- function(x, arg, min = 0) {
+check_count <- function(x, arg, min = 0, max = .Machine$integer.max) {
   ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
-    x == round(x) && x >= min && x <= .Machine$integer.max
+    x == round(x) && x >= min && x <= max
   if (!ok) {
-    rlpsy_abort("`", arg, "` must be a single whole number >= ", min,
+    range <- if (max < .Machine$integer.max) sprintf("from %g to %g", min, max) else
+      sprintf(">= %g", min)
+    rlpsy_abort("`", arg, "` must be a single whole number ", range,
                 ", not ", describe_value(x), ".")
   }
   as.integer(x)
+}
+
+#' Largest allowed penalty weight (see the "Ranges" section of rlpsy_control)
+#' @noRd
+max_lambda <- 1e10
+
+#' Stop for arguments of rlpsy_control() that are not settings
+#' @noRd
+check_no_unknown_settings <- function(...) {
+  if (...length() == 0L) return(invisible())
+  nm <- names(list(...))
+  known <- setdiff(names(formals(rlpsy_control)), "...")
+  bad <- if (is.null(nm)) rep("", ...length()) else nm
+  bad[bad == ""] <- "(unnamed)"
+  rlpsy_abort("rlpsy_control() has no setting", if (length(bad) > 1L) "s", " ",
+              show_values(bad), ". Known settings: ", paste(known, collapse = ", "),
+              ".")
 }
 
 check_flag <- function(x, arg) {
@@ -166,12 +202,12 @@ check_flag <- function(x, arg) {
 
 check_prior <- function(prior) {
   if (identical(prior, "empirical")) return(prior)
-  ok <- is.numeric(prior) && length(prior) == 2L &&
+  ok <- is.numeric(prior) && length(prior) == 2L && !is.null(names(prior)) &&
     setequal(names(prior), c("mu", "sigma")) && all(is.finite(prior)) &&
-    prior[["sigma"]] > 0
+    prior[["sigma"]] > 0 && prior[["sigma"]] <= 100 && abs(prior[["mu"]]) <= 50
   if (!ok) {
-    rlpsy_abort("`prior` must be \"empirical\" or c(mu = <number>, ",
-                "sigma = <positive number>), not ", describe_value(prior), ".")
+    rlpsy_abort("`prior` must be \"empirical\" or c(mu = <number in [-50, 50]>, ",
+                "sigma = <number in (0, 100]>), not ", describe_value(prior), ".")
   }
   c(mu = as.double(prior[["mu"]]), sigma = as.double(prior[["sigma"]]))
 }

@@ -31,7 +31,7 @@
 #'
 #' All labels are stored as character strings.
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' All errors have class `"rlpsy_error_input"` (and `"rlpsy_error"`); their
 #' messages name the argument, the column and the first offending rows or
 #' values. `rlpsy_data()` stops when
@@ -43,11 +43,21 @@
 #' * a participant, state or action column is of an unsupported type (list,
 #'   complex, logical, date, matrix, ...) or holds numbers that are not whole;
 #' * `done` is neither logical nor numeric with values 0 and 1 only;
-#' * `reward` is not numeric or has infinite values;
+#' * `reward` is not numeric, has infinite values or values larger than
+#'   1e100 in absolute value (rescale such rewards);
 #' * `available` is not a logical (or 0/1) matrix, has the wrong dimensions,
 #'   has dimnames that do not cover the labels seen in the data, has missing
 #'   values, leaves a state without any available action, or marks as
 #'   unavailable an action that was chosen in the data.
+#'
+#' An error of class `"rlpsy_error_memory"` (and `"rlpsy_error"`) is raised,
+#' before anything large is allocated, when a size estimate of encoding and
+#' fitting the data (about 128 bytes per decision and 600 bytes per
+#' (state, action) pair) exceeds the memory available (`MemAvailable` on
+#' Linux; set `options(rlpsy.memory_limit = <bytes>)` to impose a limit).
+#' Numeric state codes such as 1 and 1e9 count as 1e9 states, because whole
+#' numbers >= 1 are taken to be the codes 1..max; pass such labels as
+#' character instead. There are no warnings.
 #'
 #' @param data a data frame (tibbles and other data frame subclasses are
 #'   fine) with one row per decision.
@@ -151,7 +161,7 @@ check_column_name <- function(data, col, arg, optional = FALSE) {
     rlpsy_abort("`", arg, "` must be a single column name (a string)",
                 if (optional) " or NULL", ", not ", describe_type(col), ".")
   }
-  hits <- sum(names(data) == col)
+  hits <- sum(names(data) == col, na.rm = TRUE)
   if (hits == 0L) {
     rlpsy_abort("`", arg, "` names column \"", col, "\", which `data` does not have. ",
                 "Columns of `data`: ", show_values(names(data), max = 20L), ".")
@@ -170,6 +180,7 @@ describe_type <- function(x) {
   if (is.matrix(x)) return(paste0("a ", typeof(x), " matrix"))
   if (is.object(x)) return(paste0("an object of class <", class(x)[1L], ">"))
   if (is.list(x)) return("a list")
+  if (!is.atomic(x)) return(paste0("an object of type ", typeof(x)))
   if (length(x) == 1L && is.na(x)) return("NA")
   len <- length(x)
   paste0("a ", typeof(x), " vector", if (len != 1L) paste0(" of length ", len))
@@ -201,6 +212,9 @@ check_no_na <- function(x, where) {
 #' Check a participant/state/action column: supported type, no NA, whole numbers
 #' @noRd
 check_label_column <- function(x, where) {
+  if (is.logical(x) && is.null(dim(x)) && length(x) > 0L && all(is.na(x))) {
+    check_no_na(x, where)
+  }
   if (!(is.factor(x) || (is.character(x) && is.null(dim(x))) || is_plain_number(x))) {
     rlpsy_abort(where, " must be integer, whole-number double, factor or ",
                 "character, not ", describe_type(x), ".")
@@ -248,8 +262,21 @@ check_reward_column <- function(x, where) {
     rlpsy_abort(where, " must hold finite numbers, but ", show_rows(bad), " ",
                 if (length(bad) == 1L) "has " else "have ", show_values(x[bad]), ".")
   }
+  if (length(x) > 0L && max(abs(range(x))) > max_abs_reward) {
+    bad <- which(abs(x) > max_abs_reward)
+    rlpsy_abort(where, " must hold numbers no larger than ", format(max_abs_reward),
+                " in absolute value (squared Bellman residuals would overflow), but ",
+                show_rows(bad), " ", if (length(bad) == 1L) "has " else "have ",
+                show_values(x[bad]), ". Rescale the reward.")
+  }
   as.double(x)
 }
+
+#' Largest absolute observed reward accepted (see the Errors section of
+#' rlpsy_data): its square times any weight up to 1e10 and any data size stays
+#' far from the double overflow.
+#' @noRd
+max_abs_reward <- 1e100
 
 #' Pull and check the used columns of `data`
 #' @return list with the raw label columns, `done` (integer 0/1) and `reward`
@@ -404,6 +431,10 @@ encode_labels <- function(x, available) {
   sp <- list(index_labels(x$state), index_labels(x$next_state))
   ap <- list(index_labels(x$action))
   dn <- if (is.matrix(available)) dimnames(available)
+  check_fit_memory(
+    n = length(pp$idx), J = sum(pp$used),
+    S = if (!is.null(dn[[1L]])) nrow(available) else count_labels(sp),
+    K = if (!is.null(dn[[2L]])) ncol(available) else count_labels(ap))
   participants <- combine_labels(list(pp), "participant", fill = FALSE, drop_unused = TRUE)
   states <- if (!is.null(dn[[1L]])) {
     labels_from_dimnames(as.character(dn[[1L]]), sp, "state", "row")
@@ -415,6 +446,105 @@ encode_labels <- function(x, available) {
        actions = actions$labels,
        participant = codes_of(pp, participants), state = codes_of(sp[[1L]], states),
        next_state = codes_of(sp[[2L]], states), action = codes_of(ap[[1L]], actions))
+}
+
+# --- size estimates --------------------------------------------------------------
+
+#' Number of labels combine_labels() will make from indexed columns, computed
+#' without building them (numbers >= 1 are filled to 1..max)
+#' @noRd
+count_labels <- function(pieces) {
+  kinds <- vapply(pieces, function(p) p$kind, "")
+  if (all(kinds == "number")) {
+    lo <- min(vapply(pieces, function(p) min(p$values[p$used]), 0))
+    if (lo >= 1) return(max(vapply(pieces, function(p) max(p$values[p$used]), 0)))
+    return(length(unique(unlist(lapply(pieces, function(p) p$values[p$used])))))
+  }
+  length(unique(unlist(lapply(pieces, function(p) {
+    if (p$kind == "factor") p$values else used_labels(p)
+  }))))
+}
+
+#' Memory available to this process, in bytes: the option
+#' `rlpsy.memory_limit` if set, else MemAvailable of /proc/meminfo (Linux),
+#' else Inf (no check).
+#' @noRd
+memory_available <- function() {
+  opt <- getOption("rlpsy.memory_limit")
+  if (!is.null(opt)) return(as.double(opt))
+  read <- function(path, n = -1L) {
+    tryCatch(suppressWarnings(readLines(path, n = n, warn = FALSE)),
+             error = function(e) character())
+  }
+  number <- function(txt) {
+    v <- suppressWarnings(as.double(gsub("[^0-9]", "", txt)))
+    if (length(v) == 1L && !is.na(v)) v else Inf
+  }
+  # physical memory not in use
+  avail <- number(grep("^MemAvailable:", read("/proc/meminfo", 5L), value = TRUE)) * 1024
+  # address-space limit of this process (ulimit -v) less what it uses
+  lim <- grep("^Max address space", read("/proc/self/limits"), value = TRUE)
+  if (length(lim) == 1L) {
+    soft <- strsplit(trimws(sub("^Max address space", "", lim)), "[[:space:]]+")[[1L]][1L]
+    used <- number(grep("^VmSize:", read("/proc/self/status"), value = TRUE)) * 1024
+    if (!identical(soft, "unlimited") && is.finite(used)) {
+      avail <- min(avail, number(soft) - used)
+    }
+  }
+  # cgroup v2 memory limit (containers)
+  cg_max <- read("/sys/fs/cgroup/memory.max", 1L)
+  if (length(cg_max) == 1L && cg_max != "max") {
+    cur <- number(read("/sys/fs/cgroup/memory.current", 1L))
+    if (is.finite(cur)) avail <- min(avail, number(cg_max) - cur)
+  }
+  avail
+}
+
+#' "3.2 GB", "512 MB"
+#' @noRd
+format_bytes <- function(b) {
+  if (!is.finite(b)) return(format(b))
+  units <- c("bytes", "kB", "MB", "GB", "TB", "PB", "EB")
+  i <- max(1L, min(length(units), floor(log(max(b, 1), 1024)) + 1L))
+  paste(format(signif(b / 1024^(i - 1L), 3), big.mark = ",", scientific = FALSE,
+               trim = TRUE), units[i])
+}
+
+#' Stop with an error of class rlpsy_error_memory when `bytes` (an estimate
+#' of what a step would allocate) exceeds the memory available, before
+#' anything is allocated.
+#' @param what what needs the memory, e.g. "Fitting 1e9 decisions".
+#' @param hint advice appended to the message.
+#' @noRd
+check_memory <- function(bytes, what, hint = "") {
+  avail <- memory_available()
+  if (!is.na(bytes) && bytes <= avail) return(invisible())
+  rlpsy_abort(what, " would need about ", format_bytes(bytes),
+              " of memory, more than the ", format_bytes(avail), " available",
+              " (estimate made before allocating anything). ", hint,
+              class = "memory")
+}
+
+#' Size estimate of a fit: about 128 bytes per decision (codes, compressed
+#' counts, work arrays), 600 bytes per (state, action) cell (Q, reward,
+#' advantage, gradients, L-BFGS memory) and 200 bytes per label.
+#' @noRd
+fit_bytes <- function(n, J, S, K) {
+  128 * n + 600 * as.double(S) * K + 200 * (as.double(J) + S + K)
+}
+
+#' Stop early when encoding and fitting data of this size cannot fit in memory
+#' @noRd
+check_fit_memory <- function(n, J, S, K) {
+  check_memory(
+    fit_bytes(n, J, S, K),
+    paste0("Fitting ", format(n, big.mark = ",", scientific = FALSE, trim = TRUE),
+           " decisions with ", format(S, big.mark = ",", scientific = FALSE, trim = TRUE),
+           " states and ", format(K, big.mark = ",", scientific = FALSE, trim = TRUE),
+           " actions"),
+    paste0("States and actions coded as whole numbers >= 1 span 1..max: ",
+           "renumber them, or pass them as character or factor columns, ",
+           "or fit a subset of the data."))
 }
 
 # --- available -----------------------------------------------------------------
@@ -592,7 +722,7 @@ encode_newdata <- function(enc, newdata, need = c("participant", "state"),
 #' Encode one field of newdata (see encode_newdata)
 #' @noRd
 encode_newdata_field <- function(enc, newdata, field, col, allow_new) {
-  if (sum(names(newdata) == col) != 1L) {
+  if (sum(names(newdata) == col, na.rm = TRUE) != 1L) {
     rlpsy_abort("`newdata` must have one column \"", col, "\" (the ", field,
                 " column of the fit). Columns of `newdata`: ",
                 show_values(names(newdata), max = 20L), ".")

@@ -57,8 +57,14 @@
 #'   [logLik.rlpsy_fit()], [simulate.rlpsy_fit()], [cor_validity()].
 #' @section Errors and warnings:
 #' Bad data give the errors of [rlpsy_data()]; bad settings those of
-#' [rlpsy_control()]; `gamma` outside \[0, 1) or `tau <= 0` give an error of
-#' class `rlpsy_error_input`. When EM stops at `max_iter` before converging,
+#' [rlpsy_control()] (data too large for the machine's memory give class
+#' `rlpsy_error_memory`, before anything is allocated); `gamma` outside
+#' \[0, 1) or `tau` outside \[1e-100, 1e100\] give an error of class
+#' `rlpsy_error_input`. `gamma = 1` is not allowed even when every episode
+#' terminates: logs may end inside an episode, and the soft value adds an
+#' entropy bonus at every step; use e.g. 0.999. If the objective becomes
+#' non-finite (extreme rewards or settings), the fit stops with an error of
+#' class `rlpsy_error_numerical` naming the iteration and the components. When EM stops at `max_iter` before converging,
 #' or when the E-step of some participants did not converge, one warning of
 #' class `rlpsy_warning_convergence` gives the counts; the per-participant
 #' status is in `fit$participants$status`. With a single participant the
@@ -81,7 +87,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   if (missing(gamma)) rlpsy_abort("`gamma` is missing; give the discount factor in [0, 1).")
   gamma <- check_number(gamma, "gamma", min = 0)
   if (gamma >= 1) rlpsy_abort("`gamma` must be in [0, 1), not ", gamma, ".")
-  tau <- check_number(tau, "tau", min = 0, open = TRUE)
+  tau <- check_number(tau, "tau", min = 1e-100, max = 1e100)
   enc <- if (inherits(data, "rlpsy_data")) data else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
@@ -148,7 +154,7 @@ update_prior <- function(z, se) {
 #' @noRd
 run_em <- function(core, enc, st, ctrl) {
   empirical <- is.character(ctrl$prior)
-  trace <- vector("list", ctrl$max_iter)
+  trace <- list()
   pb <- em_progress(ctrl)
   on.exit(pb$close(), add = TRUE)
   J_old <- Inf
@@ -168,6 +174,12 @@ run_em <- function(core, enc, st, ctrl) {
     comp <- m$components
     comp[["prior"]] <- prior_term
     comp[["total"]] <- m$value + prior_term
+    if (!is.finite(comp[["total"]])) {
+      rlpsy_abort("The objective became non-finite at EM iteration ", it, " (",
+                  paste(names(comp), format(comp), sep = " = ", collapse = ", "),
+                  "); rescale the reward, or use a smaller `tau` or smaller ",
+                  "penalty weights.", class = "numerical")
+    }
     rel <- abs(J_old - comp[["total"]]) / max(1, abs(comp[["total"]]))
     trace[[it]] <- c(iter = it, comp, mu = st$prior[["mu"]],
                      sigma = st$prior[["sigma"]], max_dz = max_dz,
@@ -186,7 +198,7 @@ run_em <- function(core, enc, st, ctrl) {
   final <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
                       ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
   st$z <- final$z
-  trace <- as.data.frame(do.call(rbind, trace[seq_len(it)]))
+  trace <- as.data.frame(do.call(rbind, trace))
   list(state = st, estep = final, trace = trace, converged = converged,
        iterations = it)
 }
@@ -224,11 +236,11 @@ run_minibatch <- function(core, enc, st, ctrl) {
   m <- if (ctrl$minibatch < 1) ceiling(ctrl$minibatch * J) else ctrl$minibatch
   m <- as.integer(min(max(m, 2L), J))
   n_iter <- ceiling(ctrl$minibatch_epochs * J / m)
-  batches <- with_seed(ctrl$seed, replicate(n_iter, sample.int(J, m), simplify = FALSE))
   se <- rep(st$prior[["sigma"]], J)
   weights <- numeric(J)
+  rng <- seeded_stream(ctrl$seed)
   for (it in seq_len(n_iter)) {
-    U <- batches[[it]]
+    U <- rng(sample.int(J, m))
     e <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, U - 1L)
     st$z[U] <- e$z[U]
@@ -248,15 +260,22 @@ run_minibatch <- function(core, enc, st, ctrl) {
   st
 }
 
-#' Evaluate `expr` with the RNG seeded by `seed` (if not NULL), restoring
-#' the caller's RNG state afterwards.
+#' A private random stream: returns a function that evaluates its argument
+#' with the stream's RNG state (seeded by `seed` if not NULL, else the global
+#' one), restoring the caller's global RNG state afterwards.
 #' @noRd
-with_seed <- function(seed, expr) {
-  if (is.null(seed)) return(expr)
-  old <- if (exists(".Random.seed", envir = globalenv(), inherits = FALSE))
-    get(".Random.seed", envir = globalenv(), inherits = FALSE)
-  on.exit(if (is.null(old)) rm(".Random.seed", envir = globalenv())
-          else assign(".Random.seed", old, envir = globalenv()))
-  set.seed(seed)
-  expr
+seeded_stream <- function(seed) {
+  if (is.null(seed)) return(function(expr) expr)
+  state <- NULL
+  function(expr) {
+    had <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
+    old <- if (had) get(".Random.seed", envir = globalenv(), inherits = FALSE)
+    on.exit(if (had) assign(".Random.seed", old, envir = globalenv())
+            else rm(".Random.seed", envir = globalenv()))
+    if (is.null(state)) set.seed(seed) else
+      assign(".Random.seed", state, envir = globalenv())
+    value <- expr
+    state <<- get(".Random.seed", envir = globalenv(), inherits = FALSE)
+    value
+  }
 }

@@ -17,7 +17,8 @@
 #' @param digits number of significant digits for the numbers shown.
 #' @param ... not used.
 #' @return `x`, invisibly.
-#' @section Errors: none beyond those of [format()] for a bad `digits`.
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when
+#'   `digits` is not a single whole number from 1 to 22. No warnings.
 #' @seealso [summary.rlpsy_fit()], [coef.rlpsy_fit()], [rlpsy_fit()].
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
@@ -29,6 +30,7 @@
 #' print(fit, digits = 5)
 #' @export
 print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) {
+  digits <- check_count(digits, "digits", min = 1, max = 22)
   d <- x$data
   f <- function(v) format(v, digits = digits)
   q <- stats::quantile(x$beta, c(0.25, 0.5, 0.75), names = FALSE)
@@ -143,8 +145,12 @@ describe_convergence <- function(fit) {
 #'     `predict(object, type = "beta")` (95% intervals).
 #'
 #'   `print()` returns `x` invisibly.
-#' @section Errors: none; `summary()` works on any `rlpsy_fit`, converged or
-#'   not.
+#' @section Errors and warnings: `summary()` raises none: it works on any
+#'   `rlpsy_fit`, converged or not (quantities that are not defined, such as
+#'   the reliability with one participant or the pseudo-\eqn{R^2} when every
+#'   decision had a single available action, are `NA`). Its `print()` method
+#'   raises an error of class `rlpsy_error_input` when `digits` is not a
+#'   single whole number from 1 to 22. No warnings.
 #' @seealso [print.rlpsy_fit()], [confint.rlpsy_fit()],
 #'   [logLik.rlpsy_fit()].
 #' @examples
@@ -234,6 +240,7 @@ behaviour_fit <- function(fit) {
 #' @rdname summary.rlpsy_fit
 #' @export
 print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  digits <- check_count(digits, "digits", min = 1, max = 22)
   f <- function(v) format(v, digits = digits)
   n <- x$n
   st <- x$settings
@@ -320,10 +327,14 @@ print_table <- function(m, digits) {
 #'   labels) and two columns, the lower and upper limits of \eqn{\beta_j},
 #'   named as in [stats::confint()] (`"2.5 %"`, `"97.5 %"` for the default
 #'   level).
-#' @section Errors: An error of class `rlpsy_error_input` when `type` is
-#'   not one of the allowed values, when `level` is not a single number
-#'   strictly between 0 and 1, or when `parm` names participants not in the
-#'   fit or has indices out of range (the message lists them).
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when
+#'   `type` is not one of the allowed values, when `level` is not a single
+#'   number strictly between 0 and 1 (`NA`, `NaN`, 0, 1, a string or a
+#'   vector), or when `parm` names participants not in the fit, has indices
+#'   out of range or `NA` (the message lists them). No warnings: a
+#'   participant whose E-step did not converge keeps finite estimates and is
+#'   flagged in `fit$participants$status` and in the one warning of
+#'   [rlpsy_fit()].
 #' @seealso [predict.rlpsy_fit()] with `type = "beta"` for the same numbers
 #'   as a data frame, and for scoring new participants.
 #' @examples
@@ -443,7 +454,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' @param ... not used.
 #' @return `logLik()`: an object of class `logLik`, a number with attributes
 #'   `df` and `nobs`. `nobs()`: the number of decisions, an integer.
-#' @section Errors: none.
+#' @section Errors and warnings: none.
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",

@@ -31,9 +31,11 @@
 #'   plot ([plot()] for `"beta"` and `"trace"`, [image()] for
 #'   `"advantage"`), such as `main` or `xlab`; they replace the defaults.
 #' @return `x`, invisibly.
-#' @section Errors: An error of class `rlpsy_error_input` when `which` has
-#'   values other than the plot names or numbers 1 to 3 (the message names
-#'   them), or `level` is not strictly between 0 and 1.
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when
+#'   `which` has values other than the plot names or numbers 1 to 3 (the
+#'   message names them), or `level` is not strictly between 0 and 1. Errors
+#'   of the graphics functions for bad graphical arguments in `...` are
+#'   passed on. No warnings.
 #' @seealso [confint.rlpsy_fit()], [predict.rlpsy_fit()] with
 #'   `type = "advantage"`.
 #' @examples

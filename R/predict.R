@@ -58,7 +58,7 @@
 #'   strictly between 0 and 1.
 #' @param ... not used.
 #' @return See "Types".
-#' @section Errors: An error of class `rlpsy_error_input` when `type` is
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when `type` is
 #'   not one of the allowed values; when `newdata` is not a data frame,
 #'   lacks a needed column or has a column of the wrong type or with missing
 #'   values; when it has states or actions that were not in the fitted data
@@ -66,7 +66,12 @@
 #'   participants that are not in the fit (score them first with
 #'   `type = "beta"`); for `"beta"`, when `newdata` has no rows, chooses an
 #'   action that is unavailable in its state, or `level` is not strictly
-#'   between 0 and 1.
+#'   between 0 and 1. A `newdata` with no rows gives a 0-row matrix for
+#'   `"prob"` and a 0-length factor for `"action"`. An error of class
+#'   `rlpsy_error_memory`, before allocating, when the probability matrix
+#'   would not fit in the memory available. No warnings: for `"beta"` with
+#'   `newdata`, participants whose E-step did not converge keep finite
+#'   estimates and are flagged in the `status` column.
 #' @seealso [coef.rlpsy_fit()], [simulate.rlpsy_fit()].
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
@@ -145,6 +150,11 @@ predict_prob <- function(fit, newdata) {
     part <- nd$participant
     state <- nd$state
   }
+  check_memory(32 * as.double(length(state)) * d$n_actions,
+               paste0("Predicting ", format(length(state), big.mark = ",",
+                                            scientific = FALSE, trim = TRUE),
+                      " decisions x ", d$n_actions, " actions"),
+               "Predict for fewer rows at a time.")
   P <- policy_probs(fit$advantage, d$available, fit$beta[part + 1L], state + 1L)
   dimnames(P) <- list(NULL, d$actions)
   P

@@ -26,9 +26,13 @@
 #'   attribute `"seed"` is `seed` (with attribute `kind`, the
 #'   [RNGkind()]) or, when `seed = NULL`, the value of `.Random.seed` before
 #'   the simulation.
-#' @section Errors: An error of class `rlpsy_error_input` when `nsim` is not
-#'   a whole number >= 1 or `seed` is neither `NULL` nor a single whole
-#'   number.
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when
+#'   `nsim` is not a single whole number >= 1 (`NA`, `Inf`, a string, ...)
+#'   or `seed` is neither `NULL` nor a single whole number within the
+#'   integer range. An error of class `rlpsy_error_memory`, before anything
+#'   is allocated, when the result (about 8 bytes per decision and
+#'   simulation) would not fit in the memory available. There are no
+#'   warnings.
 #' @seealso [predict.rlpsy_fit()] for the probabilities themselves.
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
@@ -44,6 +48,11 @@
 #' @export
 simulate.rlpsy_fit <- function(object, nsim = 1, seed = NULL, ...) {
   nsim <- check_count(nsim, "nsim", min = 1)
+  n <- object$data$n_decisions
+  check_memory(8 * as.double(n) * (nsim + 4 * object$data$n_actions),
+               paste0("simulate() with nsim = ", nsim, " for ",
+                      format(n, big.mark = ",", scientific = FALSE, trim = TRUE),
+                      " decisions"), "Use a smaller `nsim`, or simulate in batches.")
   rng_state <- simulate_seed(seed)
   old_seed <- attr(rng_state, "restore")
   if (!is.null(old_seed)) {
@@ -68,9 +77,11 @@ simulate.rlpsy_fit <- function(object, nsim = 1, seed = NULL, ...) {
 simulate_seed <- function(seed) {
   if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) stats::runif(1)
   if (is.null(seed)) return(get(".Random.seed", envir = globalenv()))
-  ok <- is.numeric(seed) && length(seed) == 1L && is.finite(seed) && seed == round(seed)
+  ok <- is.numeric(seed) && length(seed) == 1L && is.finite(seed) &&
+    seed == round(seed) && abs(seed) <= .Machine$integer.max
   if (!ok) {
-    rlpsy_abort("`seed` must be NULL or a single whole number, not ",
+    rlpsy_abort("`seed` must be NULL or a single whole number (at most ",
+                .Machine$integer.max, " in absolute value), not ",
                 describe_value(seed), ".")
   }
   old <- get(".Random.seed", envir = globalenv())

@@ -32,12 +32,21 @@
 #'   (states x actions). Entries of unavailable actions in non-terminal
 #'   states are `NA`; rows of terminal states are 0 (they have no decisions).
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' `rlpsy_error_input` if `task` is not an `rlpsy_task`, `gamma` is not in
 #' \eqn{[0, 1)}, `tau` is not positive and finite, or `tol` / `max_iter` are
 #' not positive. `rlpsy_error_numerical` if the iteration has not converged
 #' after `max_iter` backups (raise `max_iter`, or `tol` for `gamma` close to
-#' 1) or produced non-finite values.
+#' 1) or produced non-finite values (for example with rewards near the
+#' largest double, or `tau` so small that `Q / tau` overflows). There are no
+#' warnings.
+#'
+#' `gamma = 1` is not allowed, even in tasks where every episode ends: the
+#' backup is then no longer a contraction, and with the entropy bonus of the
+#' soft value (up to \eqn{\tau \log K} per step) an undiscounted soft value
+#' is finite only if every policy reaches a terminal state surely; use a
+#' `gamma` such as 0.999 instead (the number of backups grows like
+#' \eqn{1 / (1 - \gamma)}, so raise `max_iter` too).
 #'
 #' @seealso [rlpsy_simulate()], which acts on the identified advantage of
 #'   this Q.
@@ -124,12 +133,14 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #'   and `"advantage"` (the identified advantage the policy used; 0 for
 #'   unavailable actions and terminal states).
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' `rlpsy_error_input` if `task` is not an `rlpsy_task`, `beta` is empty, not
 #' positive and finite, or has missing or duplicated names, `n_decisions` is
 #' not a positive whole number, `Q` has the wrong shape or non-finite entries
 #' for available actions of non-terminal states, or `eps` is not positive.
-#' Errors of [rlpsy_soft_q()] are passed on.
+#' `rlpsy_error_memory`, before anything is allocated, when the result (about
+#' 100 bytes per decision) would not fit in the memory available.
+#' Errors of [rlpsy_soft_q()] are passed on. There are no warnings.
 #'
 #' @seealso [rlpsy_gridworld()], [rlpsy_task()], [rlpsy_fit()] to estimate
 #'   the betas back.
@@ -152,10 +163,15 @@ rlpsy_simulate <- function(task, beta, n_decisions, gamma = 0.9, tau = 1,
                    n_decisions >= 1 && n_decisions == round(n_decisions))
   sim_check_number(eps, "eps", "a single positive, finite number",
                    eps > 0 && is.finite(eps))
-  if (length(beta) * n_decisions > .Machine$integer.max) {
-    rlpsy_abort("`length(beta) * n_decisions` (", length(beta) * n_decisions,
-                " rows) exceeds the largest supported data size.")
+  rows <- as.double(length(beta)) * n_decisions
+  if (rows > .Machine$integer.max) {
+    rlpsy_abort("`length(beta) * n_decisions` (", format(rows), " rows) exceeds ",
+                "the largest supported data size.")
   }
+  check_memory(96 * rows + 64 * as.double(task$n_states) * task$n_actions,
+               paste0("Simulating ", format(rows, big.mark = ",", scientific = FALSE,
+                                            trim = TRUE), " decisions"),
+               "Simulate fewer participants or decisions at a time.")
   Q <- if (is.null(Q)) rlpsy_soft_q(task, gamma, tau) else sim_check_q(Q, task)
   A <- identified_advantage(Q, task$available, eps)
   A[task$terminal, ] <- 0

@@ -67,14 +67,17 @@
 #'   `as.data.frame()` turns the transitions back into a data frame with
 #'   columns `state`, `action`, `next_state` and `prob`.
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' All input errors have class `rlpsy_error_input` and name the argument and
 #' the offending values: a `transitions` that is neither a 3-d array nor a data
 #' frame, mismatched dimensions, missing columns, unknown or duplicated
 #' labels, negative or missing probabilities, transition rows of available
 #' pairs of non-terminal states that do not sum to 1, non-finite rewards, a
 #' non-terminal state without an available action, and a start distribution
-#' that does not sum to 1 or puts mass on terminal states.
+#' that does not sum to 1 or puts mass on terminal states. A data-frame
+#' `transitions` whose labels would make the dense state x action tables too
+#' large for the memory available gives an error of class
+#' `rlpsy_error_memory` before they are allocated. There are no warnings.
 #'
 #' @seealso [rlpsy_gridworld()] for a ready-made task, [rlpsy_soft_q()],
 #'   [rlpsy_simulate()].
@@ -253,6 +256,11 @@ task_entries_df <- function(transitions, states, actions) {
     states <- task_infer_labels(list(transitions$state, transitions$next_state))
   }
   if (is.null(actions)) actions <- task_infer_labels(list(transitions$action))
+  SK <- as.double(length(states)) * length(actions)
+  check_memory(64 * SK + 64 * nrow(transitions),
+               paste0("A task with ", length(states), " states and ",
+                      length(actions), " actions"),
+               "Check the state and action columns of `transitions`.")
   state <- task_encode_column(transitions$state, states, "state", "states")
   nxt <- task_encode_column(transitions$next_state, states, "next_state", "states")
   action <- task_encode_column(transitions$action, actions, "action", "actions")
@@ -616,11 +624,14 @@ task_check <- function(task, arg = "task") {
 #'   `nrow`, `ncol`, `row` and `col` (the cell of each state), `walls`,
 #'   `goal`, `trap` and `start` (two-column matrices of cells) and `slip`.
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' Errors of class `rlpsy_error_input` for a grid size that is not a positive
-#' whole number, cells outside the grid or not given as (row, col) pairs,
-#' overlapping walls, goals, traps and start cells, and rewards, step cost or
-#' slip outside their ranges.
+#' whole number (`NA`, `Inf`, a string, ...), cells outside the grid or not
+#' given as (row, col) pairs, overlapping walls, goals, traps and start cells,
+#' and rewards, step cost or slip outside their ranges. An error of class
+#' `rlpsy_error_memory`, before anything is allocated, when the grid is too
+#' large for the memory available (about 2 kB per cell). There are no
+#' warnings.
 #'
 #' @seealso [rlpsy_soft_q()] for its soft values, [rlpsy_simulate()] to
 #'   simulate participants in it.
@@ -636,6 +647,10 @@ rlpsy_gridworld <- function(nrow = 5, ncol = 5, walls = NULL,
                             trap_reward = -1, slip = 0.1, start = c(1, 1)) {
   nrow <- grid_check_size(nrow, "nrow")
   ncol <- grid_check_size(ncol, "ncol")
+  cells <- as.double(nrow) * ncol
+  check_memory(2000 * cells, paste0("A ", nrow, " x ", ncol, " gridworld (",
+                                    format(cells, big.mark = ",", trim = TRUE),
+                                    " cells)"), "Use a smaller grid.")
   grid_check_number(step_cost, "step_cost", 0, 1)
   grid_check_number(goal_reward, "goal_reward", -1, 1)
   grid_check_number(trap_reward, "trap_reward", -1, 1)
@@ -688,7 +703,7 @@ grid_moves <- function(row, col, open, terminal, nrow, ncol, slip) {
   inside <- r2 >= 1L & r2 <= nrow & c2 >= 1L & c2 <= ncol
   target <- match((r2 - 1L) * ncol + c2, open)
   target[!inside | is.na(target)] <- g$s[!inside | is.na(target)]
-  S <- length(open)
+  S <- as.double(length(open))  # double: 16 S^2 overflows integers from S = 11586
   key <- g$s + S * ((g$a - 1L) + 4L * (target - 1L))
   summed <- rowsum(prob, key)
   key <- as.numeric(rownames(summed)) - 1
@@ -702,9 +717,10 @@ grid_moves <- function(row, col, open, terminal, nrow, ncol, slip) {
 #' Grid size: a positive whole number
 #' @noRd
 grid_check_size <- function(x, arg) {
-  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < 1 || x != round(x)) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x) || x < 1 ||
+      x != round(x) || x > .Machine$integer.max) {
     rlpsy_abort("`", arg, "` must be a positive whole number; got ",
-                show_values(x), ".")
+                describe_value(x), ".")
   }
   as.integer(x)
 }
@@ -715,7 +731,7 @@ grid_check_number <- function(x, arg, lower, upper) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < lower || x > upper) {
     rlpsy_abort("`", arg, "` must be a single number in [", lower, ", ",
                 upper, "]; got ", if (length(x) == 0L) "nothing" else
-                  show_values(x), ".")
+                  describe_value(x), ".")
   }
 }
 

@@ -82,7 +82,7 @@
 #'   `method`, `scale`, `n`, `r`, `lower`, `upper`, `p.value`,
 #'   `n_unmatched_fit`, `n_unmatched_criterion` and `n_missing`.
 #'
-#' @section Errors:
+#' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) when
 #' * `criterion` is not numeric or logical, is not named by participant, or
 #'   is a data frame without the `by` column or without a single usable
@@ -93,7 +93,8 @@
 #' * the scores or the criterion have zero variance among them;
 #' * `conf.level` is not a single number strictly between 0 and 1;
 #' * `method` or `scale` is not one of the allowed values, or an unknown
-#'   argument is given.
+#'   argument is given;
+#' * `digits` of `print()` is not a whole number from 0 to 15.
 #'
 #' Exclusions (participants on one side only, `NA` values) are not errors:
 #' they raise one warning of class `rlpsy_warning_validity` and are recorded
@@ -132,8 +133,8 @@ cor_validity.rlpsy_fit <- function(fit, criterion,
                                    conf.level = 0.95, scale = c("beta", "log"),
                                    by = "participant", column = NULL, ...) {
   validity_check_no_dots(...)
-  method <- match.arg(method)
-  scale <- match.arg(scale)
+  method <- check_choice(method, c("pearson", "spearman"), "method")
+  scale <- check_choice(scale, c("beta", "log"), "scale")
   scores <- stats::coef(fit, type = if (scale == "log") "log" else "beta")
   validity_compute(scores, criterion, method, conf.level, scale, by, column,
                    what = "The scores `coef(fit)`")
@@ -146,8 +147,8 @@ cor_validity.default <- function(fit, criterion,
                                  conf.level = 0.95, scale = c("beta", "log"),
                                  by = "participant", column = NULL, ...) {
   validity_check_no_dots(...)
-  method <- match.arg(method)
-  scale <- match.arg(scale)
+  method <- check_choice(method, c("pearson", "spearman"), "method")
+  scale <- check_choice(scale, c("beta", "log"), "scale")
   if (!is.numeric(fit) || !is.null(dim(fit))) {
     rlpsy_abort("`fit` must be an rlpsy_fit or a numeric vector of scores ",
                 "named by participant, not ", validity_describe_type(fit), ".")
@@ -279,7 +280,7 @@ validity_criterion_vector <- function(criterion, by, column) {
 validity_criterion_from_df <- function(df, by, column) {
   if (!is.character(by) || length(by) != 1L || !by %in% names(df)) {
     rlpsy_abort("`criterion` has no participant column ",
-                show_values(as.character(by)[1]), "; set `by` to its name.")
+                describe_value(by), "; set `by` to its name.")
   }
   column <- validity_pick_criterion_column(df, by, column)
   ids <- df[[by]]
@@ -300,7 +301,7 @@ validity_pick_criterion_column <- function(df, by, column) {
     if (!is.character(column) || length(column) != 1L ||
         !column %in% names(df)) {
       rlpsy_abort("`column` must name a column of `criterion`; ",
-                  show_values(as.character(column)[1]), " is not one.")
+                  describe_value(column), " is not one.")
     }
     return(column)
   }
@@ -395,7 +396,7 @@ validity_check_conf_level <- function(conf.level) {
     !is.na(conf.level) && conf.level > 0 && conf.level < 1
   if (!ok) {
     rlpsy_abort("`conf.level` must be a single number strictly between 0 ",
-                "and 1, not ", show_values(conf.level), ".")
+                "and 1, not ", describe_value(conf.level), ".")
   }
   invisible(conf.level)
 }
@@ -423,6 +424,7 @@ validity_describe_type <- function(x) {
 #' @rdname cor_validity
 #' @export
 print.rlpsy_validity <- function(x, digits = 2L, ...) {
+  digits <- check_count(digits, "digits", min = 0, max = 15)
   cat(validity_format(x, digits), "\n", sep = "")
   for (note in x$notes) cat("  ", note, "\n", sep = "")
   invisible(x)
