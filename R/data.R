@@ -583,15 +583,6 @@ check_available_type <- function(available) {
   }
 }
 
-#' Join strings without quoting them, as show_values() does
-#' @noRd
-show_plain <- function(txt, max = 5L) {
-  n <- length(txt)
-  out <- paste(txt[seq_len(min(n, max))], collapse = ", ")
-  if (n > max) out <- paste0(out, " and ", n - max, " more")
-  out
-}
-
 #' Stop if `available` has NA or values other than 0/1
 #' @noRd
 check_available_values <- function(available, dn) {

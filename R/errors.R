@@ -35,14 +35,22 @@ rlpsy_warn <- function(..., class = "numerical", call = NULL) {
 #' @return one string such as `"a", "b" and 3 more`.
 #' @noRd
 show_values <- function(x, max = 5L) {
-  n <- length(x)
-  shown <- x[seq_len(min(n, max))]
+  shown <- x[seq_len(min(length(x), max))]
   txt <- if (is.character(shown) || is.factor(shown)) {
     encodeString(as.character(shown), quote = "\"")
   } else {
     format(shown, trim = TRUE, digits = 6)
   }
-  out <- paste(txt, collapse = ", ")
+  show_plain(txt, max, n = length(x))
+}
+
+#' Join strings without quoting them, showing at most `max` of them
+#' @param txt character vector.
+#' @param n how many items `txt` stands for (its first elements).
+#' @return one string such as `a, b and 3 more`.
+#' @noRd
+show_plain <- function(txt, max = 5L, n = length(txt)) {
+  out <- paste(txt[seq_len(min(n, max))], collapse = ", ")
   if (n > max) out <- paste0(out, " and ", n - max, " more")
   out
 }

@@ -254,7 +254,7 @@ sim_check_q <- function(Q, task) {
     lab <- paste0("(", task_quote(task$states[bad[, 1]]), ", ",
                   task_quote(task$actions[bad[, 2]]), ")")
     rlpsy_abort("`Q` must be finite for every available action of every ",
-                "non-terminal state; not finite at ", task_plain(lab), ".")
+                "non-terminal state; not finite at ", show_plain(lab), ".")
   }
   storage.mode(Q) <- "double"
   Q

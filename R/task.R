@@ -164,15 +164,6 @@ task_describe <- function(x) {
   paste0("an object of class \"", class(x)[1], "\" and length ", length(x))
 }
 
-#' Join strings without quotes, showing at most `max` of them
-#' @noRd
-task_plain <- function(txt, max = 5L) {
-  n <- length(txt)
-  out <- paste(txt[seq_len(min(n, max))], collapse = ", ")
-  if (n > max) out <- paste0(out, " and ", n - max, " more")
-  out
-}
-
 #' Check an optional label vector (`states` / `actions`)
 #' @noRd
 task_check_labels <- function(x, arg) {
@@ -403,7 +394,7 @@ task_csr <- function(entries, used) {
   bad <- keep[is.na(p) | p < 0 | p > 1]
   if (length(bad)) {
     rlpsy_abort("Probabilities in `transitions` must be in [0, 1] and not ",
-                "NA; offending: ", task_plain(entries$where(bad), 3L),
+                "NA; offending: ", show_plain(entries$where(bad), 3L),
                 " (values ", show_values(entries$prob[bad], 3L), ").")
   }
   sums <- rep(0, S * K)
@@ -414,7 +405,7 @@ task_csr <- function(entries, used) {
                   task_quote(entries$actions[(off - 1L) %/% S + 1L]), ")")
     rlpsy_abort("Transition probabilities must sum to 1 for every available ",
                 "action of every non-terminal state; (state, action) pairs ",
-                "that do not: ", task_plain(lab), " (sums ",
+                "that do not: ", show_plain(lab), " (sums ",
                 show_values(sums[off], 5L), ").",
                 if (any(sums[off] == 0)) paste0(
                   " A pair without any transition must belong to a terminal ",
@@ -451,7 +442,7 @@ task_reward <- function(reward, labels, used) {
     lab <- paste0("(", task_quote(labels[[1]][bad[, 1]]), ", ",
                   task_quote(labels[[2]][bad[, 2]]), ")")
     rlpsy_abort("`reward` must be finite for every available action of every ",
-                "non-terminal state; not finite at ", task_plain(lab), ".")
+                "non-terminal state; not finite at ", show_plain(lab), ".")
   }
   reward[!used] <- 0
   reward
@@ -760,7 +751,7 @@ grid_cells <- function(x, arg, nrow, ncol) {
                  x[, 2] < 1 | x[, 2] > ncol)
   if (length(bad)) {
     rlpsy_abort("`", arg, "` has cells outside the ", nrow, " x ", ncol,
-                " grid: ", task_plain(grid_cell_text(x[bad, , drop = FALSE])),
+                " grid: ", show_plain(grid_cell_text(x[bad, , drop = FALSE])),
                 ".")
   }
   storage.mode(x) <- "integer"
@@ -783,7 +774,7 @@ grid_check_overlap <- function(cells, ncol) {
     if (length(both)) {
       rlpsy_abort("`", p[1], "` and `", p[2], "` share cell",
                   if (length(both) > 1) "s", " ",
-                  task_plain(grid_cell_text(cells[[p[1]]][both, , drop = FALSE])),
+                  show_plain(grid_cell_text(cells[[p[1]]][both, , drop = FALSE])),
                   "; a cell can be only one of wall, goal, trap or start.")
     }
   }
