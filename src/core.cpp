@@ -237,12 +237,16 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
   rlpsy::LbfgsOptions opt;
   opt.max_iter = max_iter;
   opt.rel_tol = rel_tol;
+  // keep the components of the last evaluation: it is almost always at the
+  // returned point, which then needs no extra pass over the data
+  rlpsy::Components c;
+  Eigen::VectorXd last_x;
   auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
-    return m.value_grad(xx.data(), gg.data(), run, nullptr);
+    last_x = xx;
+    return m.value_grad(xx.data(), gg.data(), run, &c);
   };
   rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
-  rlpsy::Components c;
-  m.value_grad(x.data(), nullptr, run, &c);
+  if (last_x != x) m.value_grad(x.data(), nullptr, run, &c);
   const int S = m.data().S, K = m.data().K;
   return List::create(
       _["Q"] = from_rows(x.data(), S, K),
