@@ -21,8 +21,16 @@ core_estep <- function(ptr, Q, z0, mu, sigma, threads, max_iter, tol, active = N
     .Call(`_rlpsy_core_estep`, ptr, Q, z0, mu, sigma, threads, max_iter, tol, active)
 }
 
-core_mstep <- function(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights = NULL) {
-    .Call(`_rlpsy_core_mstep`, ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights)
+core_mstep <- function(ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8) {
+    .Call(`_rlpsy_core_mstep`, ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol)
+}
+
+core_task_q <- function(ptr, max_iter, tol) {
+    .Call(`_rlpsy_core_task_q`, ptr, max_iter, tol)
+}
+
+core_advantage <- function(ptr, Q) {
+    .Call(`_rlpsy_core_advantage`, ptr, Q)
 }
 
 core_alive <- function(ptr) {

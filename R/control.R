@@ -4,28 +4,48 @@
 #' A plain list with some of these names is accepted by `rlpsy_fit()` too and
 #' goes through the same checks.
 #'
-#' The penalty weights are *per decision*: the objective is
+#' The penalty weights are *per decision* and, for the Bellman term,
+#' *scale-free*: the objective is
 #' \deqn{J = \sum_t -\log \pi(a_t \mid s_t, \beta_{j(t)})
-#'   + \lambda_{bell} \sum_t \delta_t^2
+#'   + \frac{\lambda_{bell}}{v^2} \sum_t \delta_t^2
 #'   + \lambda_{cql} \sum_t [\log \sum_b e^{Q(s_t, b)} - Q(s_t, a_t)]
 #'   + \lambda_r \|w\|^2 + \sum_j (z_j - \mu)^2 / (2\sigma^2),}
 #' so the specification's mean-based weights equal these times the number of
 #' decisions N, and the balance between the behaviour term and the penalties
-#' does not drift with the size of the data.
+#' does not drift with the size of the data. With an observed reward, \eqn{v}
+#' is the value unit of the task: the root-mean-square, over the decisions,
+#' of the task's values centred in each state's choice set (the soft-Q fixed
+#' point of the observed reward under the empirical transitions). Dividing by
+#' \eqn{v^2} measures Bellman residuals in units of the task's advantage, so
+#' `lambda_bell` means the same whatever the reward's scale (rewards times
+#' 1e9 give the same fit). With a learned reward, \eqn{v = 1} (the reward
+#' is bounded in \[-1, 1\]).
 #'
-#' @param lambda_bell weight of the soft Bellman consistency term (>= 0). It
-#'   ties Q to the task's dynamics and reward, and so fixes the scale and
-#'   offset of Q.
+#' @section Why these defaults:
+#' With an observed reward, beta should measure how decisively a person acts
+#' on *the task's* values, so Q must stay the Bellman-consistent value of the
+#' reward wherever the data determine it, and the behaviour term may shape it
+#' only where the task leaves it free. The behaviour term moves the advantage
+#' by at most about \eqn{\beta / (2 \lambda_{bell})} of its unit, so the
+#' default `lambda_bell = 100` keeps it within a few per cent of the task's
+#' for \eqn{\beta} up to about 5 (the fit reports this as "task
+#' consistency" and warns below 0.99), and `lambda_cql = 0`, since the CQL
+#' term pulls Q towards the pooled choice frequencies (beta would measure
+#' conformity). Use `q = "task"` in [rlpsy_fit()] to hold Q at the task's
+#' values exactly. With a learned reward (inverse RL), the Bellman term can
+#' always be met by the reward, the behaviour term shapes Q, and beta is
+#' decisiveness *relative to the population's inferred values*; there the
+#' defaults are `lambda_bell = 1` and `lambda_cql = 0.05`, a light anchor of
+#' Q's scale.
+#'
+#' @param lambda_bell weight of the soft Bellman consistency term (>= 0), in
+#'   units of the task's values (see Details), or `NULL` (default) for 100
+#'   when the reward is observed and 1 when it is learned. It ties Q to the
+#'   task's dynamics and reward.
 #' @param lambda_cql weight of the conservative (CQL) term (>= 0), or `NULL`
-#'   (default) for 0.5 when the reward is observed and 0.05 when it is
-#'   learned. The behaviour likelihood depends on each state's Q only through
-#'   its direction (the advantage is normalised per state), so without this
-#'   term Q can shrink towards a flat, nearly singular point in states where
-#'   behaviour and dynamics disagree, and the fit converges slowly. The CQL
-#'   term keeps the scale of Q tied to the pooled choice frequencies. When
-#'   the reward is learned, the Bellman term anchors Q only weakly and a
-#'   strong CQL term would pull the advantages towards the pooled log
-#'   frequencies (biasing beta downwards), hence the smaller default.
+#'   (default) for 0 when the reward is observed and 0.05 when it is
+#'   learned. The CQL term pulls Q towards the pooled log choice frequencies;
+#'   with a learned reward a light touch keeps the scale of Q anchored.
 #' @param lambda_r weight of the L2 penalty on the learned-reward parameters
 #'   w, where r = tanh(w) (>= 0); unused when the reward is observed. It keeps
 #'   w away from the flat tails of tanh, where the fit would otherwise creep
@@ -34,32 +54,28 @@
 #'   \eqn{\log\beta_j}, \eqn{N(\mu, \sigma^2)}, by empirical Bayes after every
 #'   E-step, or a numeric vector `c(mu = , sigma = )` to fix it.
 #' @param max_iter largest number of EM iterations.
-#' @param tol convergence tolerance on the relative change of the objective
-#'   between EM iterations.
+#' @param tol convergence tolerance of the M-step, per decision: converged
+#'   when the decrease of the objective that the quasi-Newton model predicts
+#'   is below `tol` times the number of decisions. Scale-free: the objective
+#'   is in nats and the Bellman term is measured in units of the task's
+#'   values.
 #' @param tol_z convergence tolerance on the largest change of any
 #'   \eqn{z_j = \log\beta_j} between EM iterations.
-#' @param mstep_iter L-BFGS iterations per M-step.
+#' @param mstep_iter largest number of L-BFGS iterations per M-step (each
+#'   evaluation includes the exact E-step: the M-step minimises the profiled
+#'   objective).
 #' @param estep_iter largest number of Newton iterations per participant.
 #' @param estep_tol convergence tolerance of the Newton E-step on the
 #'   gradient of the participant's log posterior.
 #' @param eps the constant in the unit-RMS normalisation of the advantage.
+#' @param flat_tol a visited state whose task values spread (root-mean-square
+#'   over its choice set, centred) less than `flat_tol` value units is
+#'   reported as near-flat (see the diagnostics in [summary.rlpsy_fit()]).
 #' @param threads number of threads for the E-step and the objective. Results
 #'   do not depend on it.
-#' @param minibatch `NULL` (full-batch EM, the default) or the number
-#'   (>= 2) or fraction (in (0, 1)) of participants used per iteration of
-#'   online EM (specification section 5.3). Each iteration updates the
-#'   sampled participants' beta and takes M-step iterations on their
-#'   decisions; a final full E-step and full M-step polish the result. Use
-#'   it for very large data, where a full pass per iteration is expensive;
-#'   for data that fit in a few seconds, full-batch EM is simpler and exact.
-#' @param minibatch_epochs with `minibatch`, how many passes over the
-#'   participants (in expectation) the mini-batch phase makes before
-#'   full-batch EM polishes the estimates.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).
-#' @param seed seed for the participant sampling of mini-batch EM (the
-#'   global RNG state is restored afterwards), or `NULL`.
 #' @param ... not used: any other argument is an error (a misspelt setting
 #'   is never ignored silently).
 #' @return An object of class `rlpsy_control`: a named list of the settings.
@@ -70,7 +86,7 @@
 #' the constrained one, so nothing is lost). A fixed `prior` needs
 #' \eqn{|\mu| \le 50} (\eqn{\beta} between \eqn{e^{-50}} and \eqn{e^{50}})
 #' and \eqn{0 < \sigma \le 100}. `max_iter` is at most 1e6, `threads` at most
-#' 1024 and `minibatch_epochs` at most 1000.
+#' 1024.
 #' @section Errors and warnings: An error of class `rlpsy_error_input` names
 #'   the setting and the value when a setting is of the wrong type (a string,
 #'   a vector of length other than 1, `NULL` where a value is needed), is
@@ -82,17 +98,16 @@
 #' rlpsy_control(lambda_bell = 2, threads = 1)
 #' rlpsy_control(prior = c(mu = 0, sigma = 1))
 #' @export
-rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 1,
-                          prior = "empirical", max_iter = 500L, tol = 1e-8,
-                          tol_z = 1e-4, mstep_iter = 10L, estep_iter = 100L,
-                          estep_tol = 1e-8, eps = 1e-8,
-                          threads = default_threads(), minibatch = NULL,
-                          minibatch_epochs = 3, verbose = FALSE,
-                          progress = interactive() && !verbose, seed = NULL,
-                          ...) {
+rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
+                          prior = "empirical", max_iter = 500L, tol = 1e-9,
+                          tol_z = 1e-4, mstep_iter = 50L, estep_iter = 100L,
+                          estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
+                          threads = default_threads(), verbose = FALSE,
+                          progress = interactive() && !verbose, ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
-    lambda_bell = check_number(lambda_bell, "lambda_bell", min = 0, max = max_lambda),
+    lambda_bell = if (is.null(lambda_bell)) NULL else
+      check_number(lambda_bell, "lambda_bell", min = 0, max = max_lambda),
     lambda_cql = if (is.null(lambda_cql)) NULL else
       check_number(lambda_cql, "lambda_cql", min = 0, max = max_lambda),
     lambda_r = check_number(lambda_r, "lambda_r", min = 0, max = max_lambda),
@@ -104,13 +119,10 @@ rlpsy_control <- function(lambda_bell = 1, lambda_cql = NULL, lambda_r = 1,
     estep_iter = check_count(estep_iter, "estep_iter", min = 1),
     estep_tol = check_number(estep_tol, "estep_tol", min = 0, open = TRUE),
     eps = check_number(eps, "eps", min = 0, open = TRUE),
+    flat_tol = check_number(flat_tol, "flat_tol", min = 0, max = 1),
     threads = check_count(threads, "threads", min = 1, max = 1024),
-    minibatch = check_minibatch(minibatch),
-    minibatch_epochs = check_number(minibatch_epochs, "minibatch_epochs", min = 0,
-                                    max = 1000, open = TRUE),
     verbose = check_flag(verbose, "verbose"),
-    progress = check_flag(progress, "progress"),
-    seed = if (is.null(seed)) NULL else check_count(seed, "seed", min = 0)
+    progress = check_flag(progress, "progress")
   )
   structure(ctrl, class = "rlpsy_control")
 }
@@ -210,17 +222,6 @@ check_prior <- function(prior) {
                 "sigma = <number in (0, 100]>), not ", describe_value(prior), ".")
   }
   c(mu = as.double(prior[["mu"]]), sigma = as.double(prior[["sigma"]]))
-}
-
-check_minibatch <- function(x) {
-  if (is.null(x)) return(NULL)
-  ok <- is.numeric(x) && length(x) == 1L && is.finite(x) &&
-    ((x > 0 && x < 1) || (x >= 2 && x == round(x)))
-  if (!ok) {
-    rlpsy_abort("`minibatch` must be NULL, a fraction in (0, 1) or a whole ",
-                "number of participants >= 2, not ", describe_value(x), ".")
-  }
-  as.double(x)
 }
 
 #' Describe a value for an error message: its first elements or its type

@@ -5,9 +5,13 @@
 #' @noRd
 estep_status_labels <- c("converged", "max_iter", "non_finite", "stalled")
 
-#' Assemble the rlpsy_fit object and signal convergence trouble
+#' Assemble the rlpsy_fit object and signal convergence and identification
+#' trouble
 #' @noRd
-build_fit <- function(call, enc, core, run, ctrl, settings) {
+build_fit <- function(call, prep, run, ctrl) {
+  enc <- prep$enc
+  core <- prep$core
+  settings <- prep$settings
   st <- run$state
   e <- run$estep
   labs <- list(state = enc$states, action = enc$actions)
@@ -28,19 +32,24 @@ build_fit <- function(call, enc, core, run, ctrl, settings) {
   )
   obj <- core_objective(core, st$Q, st$w, st$z, prior[["mu"]], prior[["sigma"]],
                         ctrl$threads, FALSE)
+  A <- core_advantage(core, st$Q)
+  A[!enc$available] <- 0
+  dimnames(A) <- labs
   fit <- list(
     call = call, beta = exp(z), z = z, se = se, prior = prior,
     prior_fixed = !is.character(ctrl$prior),
     Q = Q, w = w, reward = if (!is.null(w)) mask_unavailable(tanh(w), enc$available),
-    advantage = identified_advantage(Q, enc$available, ctrl$eps),
-    value = soft_value(Q, enc$available, settings$tau),
+    advantage = A, value = soft_value(Q, enc$available, settings$tau),
     participants = participants, objective = obj$components,
     trace = run$trace, converged = run$converged, iterations = run$iterations,
-    gamma = settings$gamma, tau = settings$tau, settings = settings,
-    control = ctrl, data = enc, core = core
+    gamma = settings$gamma, tau = settings$tau, q = prep$spec$q,
+    normalise = prep$spec$normalise, task = prep$spec$task,
+    settings = settings, control = ctrl, data = enc, core = core
   )
+  fit$diagnostics <- diagnose(fit, prep)
   class(fit) <- "rlpsy_fit"
   warn_convergence(fit)
+  warn_identification(fit$diagnostics)
   fit
 }
 

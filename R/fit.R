@@ -24,16 +24,39 @@
 #' the CQL term, plus `lambda_r` \eqn{\|w\|^2}, plus the normal prior on
 #' \eqn{z_j = \log \beta_j}; see [rlpsy_control()] for the weights.
 #'
+#' @section Choice sets:
+#' A state's choice set is its available actions that were taken there at
+#' least once. An action never taken in a state has no observed transitions,
+#' so the data cannot value it; under the behaviour term alone its value would
+#' drift to minus infinity and squeeze the others' advantage (beta would grow
+#' without bound). Such pairs are listed in `fit$diagnostics$never_taken`
+#' (with a warning when `available` marked them available); with `q = "task"`
+#' and a `task`, the task values them and they stay.
+#'
+#' @section What beta measures:
+#' With an observed reward (the default `q = "joint"` or `q = "task"`),
+#' \eqn{\beta_j} is how decisively and consistently participant j acts on the
+#' task's values: the fitted advantage stays within a few per cent of the
+#' task's (`summary()` shows this "task consistency"). With a learned reward
+#' (inverse RL), Q is shaped by the population's choices, and \eqn{\beta_j} is
+#' decisiveness relative to the population's inferred values.
+#'
 #' @section Algorithm:
-#' Q starts from the pooled, smoothed log action frequencies, `z = 0`, and the
-#' prior is \eqn{N(0, 1)}. Each EM iteration runs a safeguarded Newton E-step
-#' for every \eqn{z_j} (in parallel), updates the prior by empirical Bayes
-#' (\eqn{\mu = \mathrm{mean}(\hat z)}, \eqn{\sigma^2 = \mathrm{mean}((\hat z -
-#' \mu)^2 + SE^2)}) unless it is fixed, and takes `mstep_iter` L-BFGS
-#' iterations on \eqn{Q} (and \eqn{w}) with \eqn{\beta} fixed. It stops when
-#' the relative change of the objective is below `tol` and no \eqn{z_j}
-#' moved more than `tol_z`. The fit ends with an E-step under the returned
-#' \eqn{Q} and prior, so [coef()], [confint()] and `fit$prior` agree.
+#' Q starts from the task's values (observed reward) or the pooled, smoothed
+#' log action frequencies (learned reward), `z = 0`, and the prior is
+#' \eqn{N(0, 1)}. Each EM iteration runs the safeguarded Newton E-step for every
+#' \eqn{z_j} (in parallel) and, for the empirical-Bayes prior, finds the fixed
+#' point of E-step and prior update (\eqn{\mu = \mathrm{mean}(\hat z)},
+#' \eqn{\sigma^2 = \mathrm{mean}((\hat z - \mu)^2 + SE^2)}, accelerated by
+#' SQUAREM); then the M-step minimises the *profiled* objective
+#' \eqn{J^*(Q, w) = \min_z J(Q, w, z)} for that prior by preconditioned L-BFGS,
+#' with the exact E-step inside every evaluation (its gradient is
+#' \eqn{\partial J / \partial Q} at \eqn{z^*}), so the coupling of Q and the
+#' betas no longer slows the fit to EM's linear rate. It stops when the
+#' M-step's predicted decrease is below `tol` per decision and no \eqn{z_j}
+#' moved more than `tol_z` in the iteration. The fit ends with an E-step under
+#' the returned \eqn{Q} and prior, so [coef()], [confint()] and `fit$prior`
+#' agree.
 #' Standard errors of \eqn{\log\beta_j} come from the exact second derivative
 #' of the participant's log posterior at its mode; they are conditional on
 #' the estimated \eqn{Q} (its uncertainty is not propagated).
@@ -44,6 +67,25 @@
 #' @param gamma discount factor in \[0, 1).
 #' @param tau temperature of the soft Bellman backup (> 0); fixes the scale of
 #'   Q, 1 by default.
+#' @param q `"joint"` (default) to estimate Q jointly with the betas, held to
+#'   the task by the scale-free Bellman penalty (see [rlpsy_control()]), or
+#'   `"task"` to fix Q at the task's values and estimate only the betas and
+#'   their prior (the classical two-stage approach): the soft-Q fixed point of
+#'   the observed reward under the empirical transitions, or of `task`.
+#' @param normalise how the advantage is scaled: `"state"` (default, the
+#'   specification's) centres Q over each state's choice set and scales it to
+#'   unit root-mean-square per state, so every state weighs the same;
+#'   `"global"` centres per state but uses one root-mean-square over all
+#'   visited states (weighted by their decisions), so states keep their
+#'   stakes and near-indifferent states carry little weight.
+#' @param task `NULL`, or with `q = "task"` an [rlpsy_task()] whose soft-Q
+#'   values (by [rlpsy_soft_q()] with `gamma` and `tau`) are Q; its labels must
+#'   cover the data's. Then every available action keeps its place in the
+#'   choice sets, taken or not.
+#' @param start `NULL`, or an earlier `rlpsy_fit` on the same states and
+#'   actions to continue from: its Q (and w), prior and betas (matched by
+#'   participant label; new participants start at the prior mean) are the
+#'   starting values.
 #' @param control an [rlpsy_control()] object or a list of its settings.
 #' @return An object of class `rlpsy_fit`, a list with, among others,
 #'   `beta`, `z` and `se` (named by participant; SE of \eqn{z}), `prior`
@@ -81,23 +123,46 @@
 #' @export
 rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,
-                      tau = 1, control = rlpsy_control()) {
+                      tau = 1, q = c("joint", "task"),
+                      normalise = c("state", "global"), task = NULL,
+                      start = NULL, control = rlpsy_control()) {
   call <- match.call()
   ctrl <- as_control(control)
   if (missing(gamma)) rlpsy_abort("`gamma` is missing; give the discount factor in [0, 1).")
   gamma <- check_number(gamma, "gamma", min = 0)
   if (gamma >= 1) rlpsy_abort("`gamma` must be in [0, 1), not ", gamma, ".")
   tau <- check_number(tau, "tau", min = 1e-100, max = 1e100)
+  q <- check_choice(q, c("joint", "task"), "q")
+  normalise <- check_choice(normalise, c("state", "global"), "normalise")
   enc <- if (inherits(data, "rlpsy_data")) data else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
+  spec <- model_spec(enc, q, normalise, task, gamma, tau)
   ctrl <- prior_for_data(ctrl, enc)
-  settings <- core_settings(ctrl, gamma, tau, learned = is.null(enc$reward))
-  state0 <- initial_state(enc, ctrl)
-  core <- core_new(enc, settings)
-  if (!is.null(ctrl$minibatch)) state0 <- run_minibatch(core, enc, state0, ctrl)
-  run <- run_em(core, enc, state0, ctrl)
-  build_fit(call, enc, core, run, ctrl, settings)
+  prep <- prepare_fit(enc, spec, ctrl, start)
+  run <- if (q == "task") run_fixed_q(prep$core, prep$enc, prep$state, ctrl) else
+    run_em(prep$core, prep$enc, prep$state, ctrl)
+  build_fit(call, prep, run, ctrl)
+}
+
+#' What is being fitted: the Q mode, the normalisation and the task
+#' @noRd
+model_spec <- function(enc, q, normalise, task, gamma, tau) {
+  if (!is.null(task)) {
+    if (!inherits(task, "rlpsy_task")) {
+      rlpsy_abort("`task` must be NULL or an rlpsy_task() object, not ",
+                  describe_value(task), ".")
+    }
+    if (q != "task") {
+      rlpsy_abort("`task` gives Q as the task's soft-Q values, so it needs ",
+                  "q = \"task\"; with q = \"joint\" Q is estimated from the data.")
+    }
+  }
+  if (q == "task" && is.null(enc$reward) && is.null(task)) {
+    rlpsy_abort("q = \"task\" needs the task's values: give an observed `reward` ",
+                "column or a `task`; with a learned reward use q = \"joint\".")
+  }
+  list(q = q, normalise = normalise, task = task, gamma = gamma, tau = tau)
 }
 
 #' The empirical-Bayes prior needs at least two participants; with one, fall
@@ -114,31 +179,163 @@ prior_for_data <- function(ctrl, enc) {
   ctrl
 }
 
-#' The settings the C++ core needs
+#' Stage 1 of a fit: choice sets, the task's values and the scale-free
+#' penalty weights, the C++ core and the starting values.
 #' @noRd
-core_settings <- function(ctrl, gamma, tau, learned) {
-  lambda_cql <- ctrl$lambda_cql
-  if (is.null(lambda_cql)) lambda_cql <- if (learned) 0.05 else 0.5
-  list(gamma = gamma, tau = tau, eps = ctrl$eps,
-       lambda_bell = ctrl$lambda_bell, lambda_cql = lambda_cql,
-       lambda_r = ctrl$lambda_r)
+prepare_fit <- function(enc, spec, ctrl, start) {
+  cs <- choice_sets(enc, keep_all = !is.null(spec$task))
+  available_given <- !all(enc$available)
+  enc$available <- cs$available
+  settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = 1)
+  core <- core_new(enc, settings)
+  task_Q <- task_values(core, enc, spec)
+  unit <- if (is.null(enc$reward)) 1 else value_unit(task_Q, enc)
+  settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = unit)
+  core_set_settings(core, settings)
+  state0 <- initial_state(enc, ctrl, task_Q, start)
+  list(enc = enc, core = core, settings = settings, spec = spec, task_Q = task_Q,
+       unit = unit, never_taken = cs$never_taken,
+       available_given = available_given, state = state0)
 }
 
-#' Starting values: Q from pooled, smoothed log action frequencies (so A
-#' starts as a sensible policy), w = 0, z = 0, prior N(0, 1) or the fixed one.
+#' Choice sets. A state's choice set is its available actions that were taken
+#' there at least once: an action never taken in a state has no transitions,
+#' so the task data say nothing of its value, and under the behaviour term
+#' alone its value would drift to minus infinity and squeeze the advantage of
+#' the others. States without decisions keep their available actions (their
+#' values enter the soft value of the states before them). With a `task`
+#' (q = "task"), the task values every action and nothing is dropped.
+#' @return list(available = the choice-set matrix, never_taken = a data frame
+#'   of the (state, action) pairs removed)
 #' @noRd
-initial_state <- function(enc, ctrl) {
+choice_sets <- function(enc, keep_all) {
+  av <- enc$available
   S <- enc$n_states
   K <- enc$n_actions
-  counts <- matrix(tabulate(enc$state * K + enc$action + 1L, S * K), S, K,
-                   byrow = TRUE)
+  taken <- matrix(tabulate(enc$action * S + enc$state + 1L, S * K) > 0, S, K)
+  visited <- rowSums(taken) > 0
+  drop <- av & !taken & visited
+  if (keep_all) drop[] <- FALSE
+  av[drop] <- FALSE
+  idx <- which(drop, arr.ind = TRUE)
+  list(available = av,
+       never_taken = data.frame(state = enc$states[idx[, 1]],
+                                action = enc$actions[idx[, 2]],
+                                stringsAsFactors = FALSE))
+}
+
+#' The task's values: the soft-Q fixed point of the observed reward under the
+#' empirical transitions (C++ core), or of a given task; NULL with a learned
+#' reward and no task.
+#' @noRd
+task_values <- function(core, enc, spec) {
+  if (!is.null(spec$task)) return(task_q_from(spec$task, enc, spec))
+  if (is.null(enc$reward)) return(NULL)
+  tq <- core_task_q(core, 100000L, 1e-12)
+  if (tq$iter < 0L) {
+    rlpsy_warn("The task's soft-Q values did not converge in 100,000 sweeps ",
+               "(gamma = ", spec$gamma, " is close to 1).", class = "convergence")
+  }
+  tq$Q
+}
+
+#' Soft-Q values of a given task on the data's state and action labels
+#' @noRd
+task_q_from <- function(task, enc, spec) {
+  Qt <- rlpsy_soft_q(task, spec$gamma, spec$tau)
+  miss_s <- setdiff(enc$states, rownames(Qt))
+  miss_a <- setdiff(enc$actions, colnames(Qt))
+  if (length(miss_s) || length(miss_a)) {
+    rlpsy_abort("`task` lacks labels seen in the data: ",
+                if (length(miss_s)) paste0("states ", show_values(miss_s)),
+                if (length(miss_s) && length(miss_a)) "; ",
+                if (length(miss_a)) paste0("actions ", show_values(miss_a)), ".")
+  }
+  Q <- unname(Qt[enc$states, enc$actions, drop = FALSE])
+  Q[!enc$available | is.na(Q)] <- 0
+  Q
+}
+
+#' The unit of Q for the scale-free Bellman weight: the root-mean-square of
+#' the task's centred values over the decisions, v^2 = sum_s n_s mean_a
+#' c(s, a)^2 / N (c = Q centred over the choice set). 1 when the task's
+#' values do not distinguish any actions.
+#' @noRd
+value_unit <- function(Q, enc) {
   av <- enc$available
-  freq <- (counts + 0.5) * av
-  Q <- log(freq / rowSums(freq))
+  n_s <- tabulate(enc$state + 1L, enc$n_states)
+  Qa <- Q
+  Qa[!av] <- NA
+  c2 <- rowMeans((Qa - rowMeans(Qa, na.rm = TRUE))^2, na.rm = TRUE)
+  v <- sqrt(sum(n_s * c2) / sum(n_s))
+  if (!is.finite(v) || v <= 0) 1 else v
+}
+
+#' The settings the C++ core needs. The Bellman weight is in units of the
+#' task's values: lambda_bell / unit^2.
+#' @noRd
+core_settings <- function(ctrl, spec, learned, unit) {
+  lambda_bell <- ctrl$lambda_bell
+  if (is.null(lambda_bell)) lambda_bell <- if (learned) 1 else 100
+  lambda_cql <- ctrl$lambda_cql
+  if (is.null(lambda_cql)) lambda_cql <- if (learned) 0.05 else 0
+  list(gamma = spec$gamma, tau = spec$tau, eps = ctrl$eps,
+       lambda_bell = lambda_bell / unit^2, lambda_bell_unitless = lambda_bell,
+       unit = unit, lambda_cql = lambda_cql, lambda_r = ctrl$lambda_r,
+       normalise = spec$normalise)
+}
+
+#' Starting values: Q from the task's values when there are any, else from
+#' pooled, smoothed log action frequencies (so A starts as a sensible
+#' policy); w = 0, z = 0, prior N(0, 1) or the fixed one; or the estimates of
+#' an earlier fit (`start`), matched by label.
+#' @noRd
+initial_state <- function(enc, ctrl, task_Q, start) {
+  S <- enc$n_states
+  K <- enc$n_actions
+  av <- enc$available
+  if (!is.null(task_Q)) {
+    Q <- task_Q
+  } else {
+    counts <- matrix(tabulate(enc$state * K + enc$action + 1L, S * K), S, K,
+                     byrow = TRUE)
+    freq <- (counts + 0.5) * av
+    Q <- log(freq / rowSums(freq))
+  }
   Q[!av] <- 0
   prior <- if (is.character(ctrl$prior)) c(mu = 0, sigma = 1) else ctrl$prior
-  list(Q = Q, w = if (is.null(enc$reward)) matrix(0, S, K),
-       z = numeric(enc$n_participants), prior = prior)
+  st <- list(Q = Q, w = if (is.null(enc$reward)) matrix(0, S, K),
+             z = numeric(enc$n_participants), prior = prior)
+  if (!is.null(start)) st <- start_from(st, start, enc, ctrl)
+  st
+}
+
+#' Starting values from an earlier fit: Q, w and the prior (when estimated)
+#' carried over; participants matched by label, new ones start at mu.
+#' @noRd
+start_from <- function(st, start, enc, ctrl) {
+  if (!inherits(start, "rlpsy_fit")) {
+    rlpsy_abort("`start` must be NULL or an rlpsy_fit object, not ",
+                describe_value(start), ".")
+  }
+  if (!identical(rownames(start$Q), enc$states) ||
+      !identical(colnames(start$Q), enc$actions)) {
+    rlpsy_abort("`start` was fitted on other states or actions than `data`; ",
+                "a warm start needs the same state and action labels (give ",
+                "factors with the same levels).")
+  }
+  if (is.null(start$w) != is.null(enc$reward)) {
+    rlpsy_abort("`start` was fitted with a", if (is.null(start$w)) "n observed" else
+                " learned", " reward and `data` has a", if (is.null(enc$reward))
+                " learned" else "n observed", " one; a warm start needs the same kind.")
+  }
+  st$Q <- unname(unclass(start$Q))
+  st$Q[!enc$available] <- 0
+  if (!is.null(enc$reward)) st$w <- NULL else st$w <- unname(unclass(start$w))
+  if (is.character(ctrl$prior)) st$prior <- start$prior
+  old <- match(enc$participants, names(start$z))
+  st$z <- ifelse(is.na(old), st$prior[["mu"]], unname(start$z)[old])
+  st
 }
 
 #' Empirical-Bayes update of the prior of z: mu = mean(z),
@@ -149,57 +346,114 @@ update_prior <- function(z, se) {
   c(mu = mu, sigma = sqrt(mean((z - mu)^2 + se^2)))
 }
 
-#' Generalised EM on the core. Returns the final state, the last E-step and
-#' the per-iteration trace.
+#' E-step at the current Q and, with an empirical prior, the empirical-Bayes
+#' fixed point of (E-step, prior update), accelerated by SQUAREM (Varadhan
+#' and Roland 2008) on (mu, log sigma): the plain iteration converges at rate
+#' about 1 - reliability, slowly when the data say little about each beta.
+#' Returns the state with z, prior and the last E-step.
+#' @noRd
+estep_prior <- function(core, st, ctrl, empirical) {
+  estep_at <- function(prior) {
+    e <- core_estep(core, st$Q, st$z, prior[["mu"]], prior[["sigma"]],
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
+    st$z <<- e$z
+    e
+  }
+  e <- estep_at(st$prior)
+  if (empirical) {
+    tol <- ctrl$tol_z * 1e-2
+    to_p <- function(x) c(mu = x[1], sigma = exp(x[2]))
+    map <- function(x) {
+      e <<- estep_at(to_p(x))
+      p <- update_prior(e$z, e$se)
+      c(p[["mu"]], log(p[["sigma"]]))
+    }
+    x0 <- c(st$prior[["mu"]], log(st$prior[["sigma"]]))
+    for (k in seq_len(200L)) {
+      x1 <- map(x0)
+      if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
+      x2 <- map(x1)
+      r <- x1 - x0
+      v <- x2 - x1 - r
+      alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
+      alpha <- min(-1, alpha)
+      xs <- x0 - 2 * alpha * r + alpha^2 * v
+      x_new <- if (all(is.finite(xs)) && abs(xs[2]) < 50) map(xs) else x2
+      done <- max(abs(x_new - x0)) < tol
+      x0 <- x_new
+      if (done) break
+    }
+    st$prior <- to_p(x0)
+    e <- estep_at(st$prior)
+  }
+  st$estep <- e
+  st
+}
+
+#' Q fixed at the task's values: only the betas and the prior are estimated
+#' (the two-stage approach).
+#' @noRd
+run_fixed_q <- function(core, enc, st, ctrl) {
+  t0 <- proc.time()[["elapsed"]]
+  st <- estep_prior(core, st, ctrl, is.character(ctrl$prior))
+  obj <- core_objective(core, st$Q, st$w, st$z, st$prior[["mu"]],
+                        st$prior[["sigma"]], ctrl$threads, FALSE)
+  trace <- data.frame(t(c(iter = 1, obj$components, mu = st$prior[["mu"]],
+                          sigma = st$prior[["sigma"]], max_dz = NA_real_,
+                          mstep_iter = 0, mstep_evals = 0, mstep_status = 0,
+                          decrement = 0, time = proc.time()[["elapsed"]] - t0)))
+  list(state = st, estep = st$estep, trace = trace, converged = TRUE,
+       iterations = 1L)
+}
+
+#' The EM loop on the core. Each iteration: E-step and (empirical prior)
+#' the prior's fixed point at the current Q; then the profiled M-step,
+#' L-BFGS on Q (and w) with the E-step inside every evaluation, for that
+#' prior. Converged when the M-step's predicted decrease is below `tol` per
+#' decision and no z_j moved more than `tol_z` in the iteration. Returns the
+#' final state, the last E-step and the per-iteration trace.
 #' @noRd
 run_em <- function(core, enc, st, ctrl) {
   empirical <- is.character(ctrl$prior)
+  tol_abs <- ctrl$tol * max(1, enc$n_decisions)
   trace <- list()
   pb <- em_progress(ctrl)
   on.exit(pb$close(), add = TRUE)
-  J_old <- Inf
   converged <- FALSE
   for (it in seq_len(ctrl$max_iter)) {
     t0 <- proc.time()[["elapsed"]]
-    e <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
-                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
-    max_dz <- max(abs(e$z - st$z))
-    st$z <- e$z
-    if (empirical) st$prior <- update_prior(e$z, e$se)
-    m <- core_mstep(core, st$Q, st$w, st$z, ctrl$threads, ctrl$mstep_iter,
-                    ctrl$tol * 1e-2, it == 1L)
+    z_old <- st$z
+    st <- estep_prior(core, st, ctrl, empirical)
+    m <- core_mstep(core, st$Q, st$w, st$z, st$prior[["mu"]],
+                    st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
+                    tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
     st$Q <- m$Q
     st$w <- m$w
-    prior_term <- sum((st$z - st$prior[["mu"]])^2) / (2 * st$prior[["sigma"]]^2)
+    st$z <- m$estep$z
+    max_dz <- max(abs(st$z - z_old))
     comp <- m$components
-    comp[["prior"]] <- prior_term
-    comp[["total"]] <- m$value + prior_term
     if (!is.finite(comp[["total"]])) {
       rlpsy_abort("The objective became non-finite at EM iteration ", it, " (",
                   paste(names(comp), format(comp), sep = " = ", collapse = ", "),
                   "); rescale the reward, or use a smaller `tau` or smaller ",
                   "penalty weights.", class = "numerical")
     }
-    rel <- abs(J_old - comp[["total"]]) / max(1, abs(comp[["total"]]))
     trace[[it]] <- c(iter = it, comp, mu = st$prior[["mu"]],
                      sigma = st$prior[["sigma"]], max_dz = max_dz,
                      mstep_iter = m$iter, mstep_evals = m$n_eval,
-                     mstep_status = m$status,
+                     mstep_status = m$status, decrement = m$decrement,
                      time = proc.time()[["elapsed"]] - t0)
     if (ctrl$verbose) em_report(trace[[it]])
     pb$update(it)
-    J_old <- comp[["total"]]
-    if (rel < ctrl$tol && max_dz < ctrl$tol_z) {
+    if (m$status == 0L && m$iter == 0L && max_dz < ctrl$tol_z) {
       converged <- TRUE
       break
     }
   }
   # end with an E-step under the returned Q and prior
-  final <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
-                      ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
-  st$z <- final$z
+  st <- estep_prior(core, st, ctrl, empirical)
   trace <- as.data.frame(do.call(rbind, trace))
-  list(state = st, estep = final, trace = trace, converged = converged,
+  list(state = st, estep = st$estep, trace = trace, converged = converged,
        iterations = it)
 }
 
@@ -215,49 +469,14 @@ em_progress <- function(ctrl) {
 #' One verbose line per EM iteration
 #' @noRd
 em_report <- function(tr) {
-  cat(sprintf(paste0("iter %3d  J = %.6g  (beh %.6g, bell %.4g, cql %.4g, ",
-                     "prior %.4g)  mu = %.3f  sigma = %.3f  max|dz| = %.2e  %.2fs\n"),
+  cat(sprintf(paste0("iter %3d  J = %.10g  (beh %.6g, bell %.4g, cql %.4g, ",
+                     "prior %.4g)  mu = %.3f  sigma = %.3f  max|dz| = %.2e  ",
+                     "L-BFGS %d it %d ev  dec %.2e  %.2fs\n"),
               tr[["iter"]], tr[["total"]], tr[["behaviour"]], tr[["bellman"]],
               tr[["cql"]], tr[["prior"]], tr[["mu"]], tr[["sigma"]],
-              tr[["max_dz"]], tr[["time"]]))
+              tr[["max_dz"]], as.integer(tr[["mstep_iter"]]),
+              as.integer(tr[["mstep_evals"]]), tr[["decrement"]], tr[["time"]]))
   utils::flush.console()
-}
-
-#' Mini-batch (online) EM, specification section 5.3: per iteration a random
-#' set of participants gets an E-step, and their decisions (weighted by
-#' J / batch size, so the behaviour term stays unbiased) drive `mstep_iter`
-#' L-BFGS iterations; the Bellman and CQL terms use all decisions (they are
-#' cheap: compressed to counts). Runs `minibatch_epochs` passes' worth of
-#' batches and returns the state, which full-batch EM then polishes. The
-#' participant sampling uses `ctrl$seed` and restores the global RNG state.
-#' @noRd
-run_minibatch <- function(core, enc, st, ctrl) {
-  J <- enc$n_participants
-  m <- if (ctrl$minibatch < 1) ceiling(ctrl$minibatch * J) else ctrl$minibatch
-  m <- as.integer(min(max(m, 2L), J))
-  n_iter <- ceiling(ctrl$minibatch_epochs * J / m)
-  se <- rep(st$prior[["sigma"]], J)
-  weights <- numeric(J)
-  rng <- seeded_stream(ctrl$seed)
-  for (it in seq_len(n_iter)) {
-    U <- rng(sample.int(J, m))
-    e <- core_estep(core, st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]],
-                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, U - 1L)
-    st$z[U] <- e$z[U]
-    se[U] <- e$se[U]
-    if (is.character(ctrl$prior)) st$prior <- update_prior(st$z, se)
-    weights[] <- 0
-    weights[U] <- J / m
-    mm <- core_mstep(core, st$Q, st$w, st$z, ctrl$threads, ctrl$mstep_iter,
-                     0, TRUE, weights)
-    st$Q <- mm$Q
-    st$w <- mm$w
-    if (ctrl$verbose) {
-      cat(sprintf("minibatch %3d/%d  batch J = %.6g  mu = %.3f  sigma = %.3f\n",
-                  it, n_iter, mm$value, st$prior[["mu"]], st$prior[["sigma"]]))
-    }
-  }
-  st
 }
 
 #' A private random stream: returns a function that evaluates its argument

@@ -78,20 +78,47 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_mstep
-List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, int threads, int max_iter, double rel_tol, bool reset_memory, Nullable<NumericVector> weights);
-RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP rel_tolSEXP, SEXP reset_memorySEXP, SEXP weightsSEXP) {
+List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, double mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
     Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
     Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type w(wSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
+    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
+    Rcpp::traits::input_parameter< bool >::type profile(profileSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
-    Rcpp::traits::input_parameter< double >::type rel_tol(rel_tolSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
-    Rcpp::traits::input_parameter< Nullable<NumericVector> >::type weights(weightsSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, threads, max_iter, rel_tol, reset_memory, weights));
+    Rcpp::traits::input_parameter< int >::type estep_iter(estep_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type estep_tol(estep_tolSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_task_q
+List core_task_q(SEXP ptr, int max_iter, double tol);
+RcppExport SEXP _rlpsy_core_task_q(SEXP ptrSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_task_q(ptr, max_iter, tol));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_advantage
+NumericMatrix core_advantage(SEXP ptr, NumericMatrix Q);
+RcppExport SEXP _rlpsy_core_advantage(SEXP ptrSEXP, SEXP QSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_advantage(ptr, Q));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -155,7 +182,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
     {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
     {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
-    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 9},
+    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 13},
+    {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},
+    {"_rlpsy_core_advantage", (DL_FUNC) &_rlpsy_core_advantage, 2},
     {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},

@@ -69,6 +69,8 @@ rlpsy::Settings settings_from(const List& s) {
   out.lambda_bell = as<double>(s["lambda_bell"]);
   out.lambda_cql = as<double>(s["lambda_cql"]);
   out.lambda_r = as<double>(s["lambda_r"]);
+  out.global_norm = s.containsElementNamed("normalise") &&
+                    as<std::string>(s["normalise"]) == "global";
   return out;
 }
 
@@ -215,45 +217,102 @@ List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
                       _["iter"] = r.iter, _["status"] = r.status);
 }
 
+// The M-step: L-BFGS on theta = [Q, w] from (Q, w). With profile = FALSE,
+// beta = exp(z) stays fixed (the plain GEM M-step). With profile = TRUE, it
+// minimises the profiled objective J*(theta) = min_z J(theta, z) for the
+// fixed prior (mu, sigma): every evaluation first runs the exact E-step at
+// theta (warm-started from the previous evaluation's z), and by the envelope
+// theorem dJ*/dtheta is dJ/dtheta at z*(theta), so L-BFGS sees the coupling
+// between Q and the betas and converges superlinearly where EM crawls.
+// Returns theta, the E-step at the returned theta (profile only), the
+// components there and the L-BFGS record.
 // [[Rcpp::export(rng = false)]]
 List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
-                NumericVector z, int threads, int max_iter, double rel_tol,
-                bool reset_memory,
-                Nullable<NumericVector> weights = R_NilValue) {
+                NumericVector z, double mu, double sigma, bool profile,
+                int threads, int max_iter, double tol, bool reset_memory,
+                int estep_iter = 100, double estep_tol = 1e-8) {
   Core* core = core_of(ptr);
   rlpsy::Model& m = core->model;
-  if (z.size() != m.data().J) stop("internal: z has the wrong length");
+  const rlpsy::Data& d = m.data();
+  if (z.size() != d.J) stop("internal: z has the wrong length");
   if (reset_memory) core->memory.clear();
   Eigen::VectorXd x = pack(m, Q, w);
   ParallelRunner run = core->runner(threads);
-  NumericVector wt;
-  if (weights.isNotNull()) {
-    wt = weights.get();
-    if (wt.size() != m.data().J) stop("internal: weights have the wrong length");
-  }
-  m.set_beta(z.begin(), weights.isNotNull() ? wt.begin() : nullptr);
+  std::vector<double> zcur(z.begin(), z.end());
+  m.set_beta(zcur.data());
   core->memory.hinv.resize(m.n_params());
   m.curvature_inverse(x.data(), core->memory.hinv.data());
   rlpsy::LbfgsOptions opt;
   opt.max_iter = max_iter;
-  opt.rel_tol = rel_tol;
+  opt.tol = tol;
+  rlpsy::EStepOptions eopt;
+  eopt.max_iter = estep_iter;
+  eopt.tol = estep_tol;
+  rlpsy::EStepResult e;
   // keep the components of the last evaluation: it is almost always at the
   // returned point, which then needs no extra pass over the data
   rlpsy::Components c;
   Eigen::VectorXd last_x;
-  auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
+  auto eval = [&](const Eigen::VectorXd& xx, double* gg) {
     last_x = xx;
-    return m.value_grad(xx.data(), gg.data(), run, &c);
+    if (profile) {
+      m.advantage(xx.data(), run);
+      e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(), mu,
+                       sigma, eopt, run);
+      zcur = e.z;
+      m.set_beta(zcur.data());
+    }
+    double f = m.value_grad(xx.data(), gg, run, &c);
+    if (profile) {
+      c.prior = m.prior(zcur.data(), mu, sigma);
+      c.total += c.prior;
+      f = c.total;
+    }
+    return f;
+  };
+  auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
+    return eval(xx, gg.data());
   };
   rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
-  if (last_x != x) m.value_grad(x.data(), nullptr, run, &c);
-  const int S = m.data().S, K = m.data().K;
-  return List::create(
+  if (last_x != x) eval(x, nullptr);
+  const int S = d.S, K = d.K;
+  List out = List::create(
       _["Q"] = from_rows(x.data(), S, K),
       _["w"] = m.learned_reward() ? RObject(from_rows(x.data() + m.n_q(), S, K))
                                   : RObject(R_NilValue),
-      _["value"] = r.f, _["components"] = components_of(c),
-      _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status);
+      _["value"] = c.total, _["components"] = components_of(c),
+      _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
+      _["decrement"] = r.decrement);
+  if (profile)
+    out["estep"] = List::create(_["z"] = e.z, _["se"] = e.se,
+                                _["loglik"] = e.loglik, _["iter"] = e.iter,
+                                _["status"] = e.status);
+  return out;
+}
+
+// The task's values (soft-Q fixed point of the observed reward under the
+// empirical transitions), S x K.
+// [[Rcpp::export(rng = false)]]
+List core_task_q(SEXP ptr, int max_iter, double tol) {
+  const rlpsy::Model& m = core_of(ptr)->model;
+  const int S = m.data().S, K = m.data().K;
+  std::vector<double> q(static_cast<size_t>(S) * K);
+  const int it = m.task_values(q.data(), max_iter, tol);
+  return List::create(_["Q"] = from_rows(q.data(), S, K), _["iter"] = it);
+}
+
+// The identified advantage of Q under the fit's settings (per-state or
+// global normalisation), S x K, 0 for unavailable actions.
+// [[Rcpp::export(rng = false)]]
+NumericMatrix core_advantage(SEXP ptr, NumericMatrix Q) {
+  Core* core = core_of(ptr);
+  rlpsy::Model& m = core->model;
+  const int S = m.data().S, K = m.data().K;
+  if (Q.nrow() != S || Q.ncol() != K) stop("internal: Q has the wrong shape");
+  std::vector<double> theta(static_cast<size_t>(S) * K);
+  to_rows(Q, theta.data());
+  m.advantage(theta.data(), rlpsy::Runner());
+  return from_rows(m.A().data(), S, K);
 }
 
 // [[Rcpp::export(rng = false)]]

@@ -20,11 +20,14 @@ namespace rlpsy {
 
 enum MStatus { kMConverged = 0, kMMaxIter = 1, kMLineSearch = 2, kMNonFinite = 3 };
 
+// Stopping is scale-free: `tol` is in the units of f itself (for the fit, J
+// in nats; the R side passes a tolerance per decision times the number of
+// decisions), never relative to |f|, whose size depends on constants such as
+// the within-tuple variance of the reward.
 struct LbfgsOptions {
-  int max_iter = 20;      // iterations per call
-  int memory = 10;        // curvature pairs kept
-  double rel_tol = 1e-10; // stop when the decrease is below rel_tol * |f|
-  double grad_tol = 1e-8; // or max |g_i| below grad_tol * max(1, |f|) / n
+  int max_iter = 20;   // iterations per call
+  int memory = 10;     // curvature pairs kept
+  double tol = 1e-8;   // stop when the predicted decrease -g'd / 2 <= tol
 };
 
 struct LbfgsMemory {
@@ -41,7 +44,7 @@ struct LbfgsMemory {
 };
 
 struct LbfgsResult {
-  double f = 0;
+  double f = 0, decrement = 0;
   int iter = 0, n_eval = 0, status = kMMaxIter;
 };
 
@@ -86,8 +89,7 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
     return res;
   }
   for (res.iter = 0; res.iter < opt.max_iter; ++res.iter) {
-    const double scale = std::max(1.0, std::fabs(f));
-    if (n == 0 || g.cwiseAbs().maxCoeff() <= opt.grad_tol * scale / n) {
+    if (n == 0) {
       res.status = kMConverged;
       break;
     }
@@ -97,6 +99,12 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
       mem.clear();
       d = lbfgs_direction(mem, g);
       slope = g.dot(d);
+    }
+    // the quasi-Newton model's predicted decrease: the scale-free test
+    res.decrement = -0.5 * slope;
+    if (!(res.decrement > opt.tol)) {
+      res.status = kMConverged;
+      break;
     }
     double step = mem.s.empty() ? std::min(1.0, 1.0 / d.cwiseAbs().maxCoeff()) : 1.0;
     if (mem.s.empty() && mem.hinv.size() == n) step = 1.0;  // Newton-scaled
@@ -118,8 +126,8 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
       }
       step = std::min(0.5 * step, std::max(0.1 * step, next));
     }
-    if (!ok) {
-      res.status = kMLineSearch;
+    if (!ok) {  // at the rounding floor of f a converged point fails here
+      res.status = res.decrement <= 1e3 * opt.tol ? kMConverged : kMLineSearch;
       break;
     }
     Eigen::VectorXd s = xn - x, y = gn - g;
@@ -138,7 +146,7 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
     x.swap(xn);
     g.swap(gn);
     f = fn;
-    if (decrease <= opt.rel_tol * std::max(1.0, std::fabs(f))) {
+    if (decrease <= 1e-3 * opt.tol) {  // f no longer moves
       ++res.iter;
       res.status = kMConverged;
       break;

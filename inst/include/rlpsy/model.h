@@ -3,6 +3,8 @@
 // Notation (DESIGN.md section 1). Per state s, over its K_s available actions:
 //   c(s,a) = Q(s,a) - mean_a Q(s,a),  rho(s) = sqrt(mean_a c(s,a)^2 + eps),
 //   A(s,a) = c(s,a) / rho(s)                     (identified advantage)
+// or, with global normalisation, one rho for all states:
+//   rho^2 = sum_s n_s mean_a c(s,a)^2 / sum_s n_s + eps  (n_s: decisions in s)
 //   V(s)   = tau * log sum_a exp(Q(s,a) / tau)    (soft value; 0 after d = 1)
 //   delta  = Q(s,a) - r - gamma (1 - d) V(s')     (soft Bellman residual)
 //   J = sum_t -log softmax(beta_j A(s_t, .))[a_t]
@@ -13,6 +15,7 @@
 #ifndef RLPSY_MODEL_H
 #define RLPSY_MODEL_H
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -25,6 +28,7 @@ namespace rlpsy {
 struct Settings {
   double gamma = 0.9, tau = 1.0, eps = 1e-8;
   double lambda_bell = 1.0, lambda_cql = 0.0, lambda_r = 0.0;
+  bool global_norm = false;  // one RMS over all visited states
 };
 
 // Components of J. `bellman` and `cql` are unweighted sums over decisions;
@@ -82,6 +86,12 @@ inline double advantage_row(const double* Q, const uint8_t* av, int K, int Ks,
   return rho;
 }
 
+inline double max_abs(const double* x, size_t n) {
+  double m = 0.0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
 // The fit's shared model: data, settings, current beta and the work arrays
 // of one objective evaluation.
 class Model {
@@ -94,11 +104,11 @@ class Model {
     gA_.resize(SK);
     rho_.resize(d_.S);
     amax_.resize(d_.S);
+    ms_.resize(d_.S);
     V_.resize(d_.S);
     dV_.resize(d_.S);
     f_blk_.resize(d_.blk_state.size());
     g_blk_.resize(d_.blk_state.size() * d_.K);
-    C_.assign(SK, 0.0);
     beta_.assign(d_.J, 1.0);
     weight_.assign(d_.J, 1.0);
   }
@@ -112,21 +122,11 @@ class Model {
   long n_params() const { return n_q() + (learned_reward() ? n_q() : 0); }
 
   // Fix beta_j = exp(z_j) for the M-step, and the participant weights
-  // omega_j (nullptr: all 1; mini-batch EM weights the sampled participants
-  // by J / |batch| and the others by 0). Precomputes the chosen-action
-  // weights C(s, a) = sum_j omega_j beta_j n_j(s, a).
+  // omega_j (nullptr: all 1), the seam for quadrature nodes and shards.
   void set_beta(const double* z, const double* weight = nullptr) {
-    std::fill(C_.begin(), C_.end(), 0.0);
     for (int j = 0; j < d_.J; ++j) {
       beta_[j] = std::exp(z[j]);
       weight_[j] = weight ? weight[j] : 1.0;
-      const double bw = beta_[j] * weight_[j];
-      if (bw == 0.0) continue;
-      for (int u = d_.pu_off[j]; u < d_.pu_off[j + 1]; ++u) {
-        const size_t row = static_cast<size_t>(d_.u_state[u]) * d_.K;
-        for (int c = d_.uc_off[u]; c < d_.uc_off[u + 1]; ++c)
-          C_[row + d_.c_action[c]] += bw * d_.c_n[c];
-      }
     }
   }
 
@@ -137,6 +137,7 @@ class Model {
     run(d_.S, 64, [&](size_t b, size_t e) {
       for (size_t s = b; s < e; ++s) advantage_state(s, K);
     });
+    normalise_globally();
   }
   const std::vector<double>& A() const { return A_; }
   const std::vector<double>& amax() const { return amax_; }
@@ -156,6 +157,7 @@ class Model {
       std::vector<double> p(K);
       for (size_t s = b; s < e; ++s) state_values(s, p.data());
     });
+    normalise_globally();
     const size_t nblk = d_.blk_state.size();
     run(nblk, 1, [&](size_t b, size_t e) {
       std::vector<double> p(K);
@@ -177,9 +179,13 @@ class Model {
       }
     }
     if (grad) {
+      // global normalisation couples the states through rho: G = sum A gA
+      double G = 0.0;
+      if (set_.global_norm)
+        for (size_t i = 0; i < A_.size(); ++i) G += A_[i] * gA_[i];
       run(S, 64, [&](size_t b, size_t e) {
         std::vector<double> p(K);
-        for (size_t s = b; s < e; ++s) state_grad(s, dQ.data(), p.data());
+        for (size_t s = b; s < e; ++s) state_grad(s, G, dQ.data(), p.data());
       });
       q_.backprop(dQ.data(), g);
     }
@@ -199,13 +205,12 @@ class Model {
   //   2 lambda_bell n_sa (1 - r^2)^2 + 2 lambda_r. Writes 1/curvature.
   void curvature_inverse(const double* x, double* hinv) {
     const int S = d_.S, K = d_.K;
-    q_.values(x, Q_.data());
+    advantage(x, Runner());
     std::vector<double> in(S, 0.0);
     for (size_t i = 0; i < d_.b_n.size(); ++i)
       if (!d_.b_done[i]) in[d_.b_next[i]] += d_.b_n[i];
     const double* w = learned_reward() ? x + n_q() : nullptr;
     for (int s = 0; s < S; ++s) {
-      advantage_state(s, K);
       double b2 = 0.0;
       for (int u = d_.su_off[s]; u < d_.su_off[s + 1]; ++u) {
         const int j = d_.su_part[u];
@@ -228,6 +233,40 @@ class Model {
     }
   }
 
+  // The task's values: the soft-Q fixed point of the observed reward under
+  // the empirical transitions, Q(s,a) = rbar(s,a) + gamma sum_{s'} Phat(s', d
+  // | s, a) (1 - d) V(s'), by soft value iteration (a gamma-contraction) over
+  // the Bellman tuples, from Q = 0. Pairs without tuples keep Q = 0. Writes
+  // Q (S x K, row-major); returns the iterations used, or -1 when the largest
+  // change was still above tol after max_iter sweeps.
+  int task_values(double* Q, int max_iter, double tol) const {
+    const int S = d_.S, K = d_.K;
+    const size_t SK = static_cast<size_t>(S) * K;
+    std::vector<double> V(S), next(SK), p(K);
+    std::fill(Q, Q + SK, 0.0);
+    for (int it = 1; it <= max_iter; ++it) {
+      for (int s = 0; s < S; ++s)
+        V[s] = set_.tau * lse_softmax(Q + static_cast<size_t>(s) * K,
+                                      &d_.avail[static_cast<size_t>(s) * K], K,
+                                      1.0 / set_.tau, p.data());
+      std::fill(next.begin(), next.end(), 0.0);
+      for (size_t i = 0; i < d_.b_n.size(); ++i) {
+        const size_t sa = static_cast<size_t>(d_.b_s[i]) * K + d_.b_a[i];
+        const double disc = d_.b_done[i] ? 0.0 : set_.gamma;
+        next[sa] += d_.b_n[i] * (d_.b_rbar[i] + disc * V[d_.b_next[i]]);
+      }
+      double change = 0.0;
+      for (size_t sa = 0; sa < SK; ++sa) {
+        if (d_.n_sa[sa] == 0) continue;
+        const double q = next[sa] / d_.n_sa[sa];
+        change = std::max(change, std::fabs(q - Q[sa]));
+        Q[sa] = q;
+      }
+      if (change <= tol * (1.0 + max_abs(Q, SK))) return it;
+    }
+    return -1;
+  }
+
   // Prior term sum_j (z_j - mu)^2 / (2 sigma^2).
   double prior(const double* z, double mu, double sigma) const {
     double p = 0.0;
@@ -240,10 +279,35 @@ class Model {
     const uint8_t* av = &d_.avail[s * K];
     double* As = &A_[s * K];
     rho_[s] = advantage_row(&Q_[s * K], av, K, d_.n_avail[s], set_.eps, As);
+    ms_[s] = rho_[s] * rho_[s] - set_.eps;  // mean_a c(s, a)^2
     double m = -std::numeric_limits<double>::infinity();
     for (int a = 0; a < K; ++a)
       if (av[a] && As[a] > m) m = As[a];
     amax_[s] = m;
+  }
+
+  // With global normalisation, rescale every state's A from its own rho(s)
+  // to the one rho of all visited states, rho^2 = sum_s n_s ms_s / N + eps
+  // (unweighted over all states when no decision was logged). Serial and in
+  // state order, so the result does not depend on the number of threads.
+  void normalise_globally() {
+    if (!set_.global_norm) return;
+    const int S = d_.S, K = d_.K;
+    double num = 0.0, den = 0.0;
+    for (int s = 0; s < S; ++s) {
+      const double wt = d_.N > 0 ? d_.n_s[s] : 1.0;
+      num += wt * ms_[s];
+      den += wt;
+    }
+    const double rho = std::sqrt(num / den + set_.eps);
+    for (int s = 0; s < S; ++s) {
+      const double f = rho_[s] / rho;
+      for (int a = 0; a < K; ++a) A_[static_cast<size_t>(s) * K + a] *= f;
+      amax_[s] *= f;
+      rho_[s] = rho;
+    }
+    gw_global_.resize(S);
+    for (int s = 0; s < S; ++s) gw_global_[s] = (d_.N > 0 ? d_.n_s[s] : 1.0) / den;
   }
 
   // Advantage and soft value V(s) of state s.
@@ -254,9 +318,12 @@ class Model {
                                    1.0 / set_.tau, p);
   }
 
-  // Behaviour term of one block of units (all in one state s):
-  // sum_u n_u log sum_a exp(beta_u A(s,a)), and its gradient with respect to
-  // A(s, .), sum_u n_u beta_u softmax(beta_u A(s,.)), into the block's slots.
+  // Behaviour term of one block of units (all in one state s), weighted by
+  // omega_j: sum_u omega n_u log sum_a exp(beta_u A(s,a))
+  //        - sum_cells omega n_c beta_u A(s, a_c),
+  // and its gradient with respect to A(s, .),
+  // sum_u omega beta_u (n_u softmax(beta_u A(s,.)) - n_u(.)), into the
+  // block's slots.
   void behaviour_block(size_t i, bool grad, double* p) {
     const int K = d_.K;
     const size_t s = d_.blk_state[i];
@@ -277,17 +344,21 @@ class Model {
         z += p[a];
       }
       f += n * (m + std::log(z));
+      const double bw = b * weight_[j];
+      for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
+        f -= bw * d_.sc_n[c] * As[d_.sc_action[c]];
       if (grad) {
         const double wgt = n * b / z;
         for (int a = 0; a < K; ++a) gs[a] += wgt * p[a];
+        for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
+          gs[d_.sc_action[c]] -= bw * d_.sc_n[c];
       }
     }
     f_blk_[i] = f;
   }
 
-  // Sum the blocks of state s in order and subtract the chosen-action term
-  // sum_a C(s,a) A(s,a); leaves d(behaviour)/dA(s, .) in gA_. Returns the
-  // behaviour term of state s.
+  // Sum the blocks of state s in order; leaves d(behaviour)/dA(s, .) in gA_.
+  // Returns the behaviour term of state s.
   double reduce_state(int s) {
     const int K = d_.K;
     const size_t row = static_cast<size_t>(s) * K;
@@ -297,10 +368,6 @@ class Model {
     for (int i = d_.sb_off[s]; i < d_.sb_off[s + 1]; ++i) {
       f += f_blk_[i];
       for (int a = 0; a < K; ++a) gs[a] += g_blk_[static_cast<size_t>(i) * K + a];
-    }
-    for (int a = 0; a < K; ++a) {
-      f -= C_[row + a] * A_[row + a];
-      gs[a] -= C_[row + a];
     }
     return f;
   }
@@ -347,16 +414,22 @@ class Model {
   }
 
   // Gradient with respect to Q(s, .): behaviour through the normalisation
-  // Jacobian, dQ_b = (gA_b - A_b mean_k(A_k gA_k)) / rho; soft value
+  // Jacobian, dQ_b = (gA_b - A_b sum_k(A_k gA_k) / K_s) / rho(s) per state,
+  // or dQ_b = (gA_b - A_b w_s G / K_s) / rho with global normalisation
+  // (G = sum over all states of A gA, w_s = n_s / N); soft value
   // dV(s) * softmax(Q(s,.)/tau); CQL lambda_cql (n_s softmax(Q) - n_sa).
-  void state_grad(size_t s, double* dQ, double* p) const {
+  void state_grad(size_t s, double G, double* dQ, double* p) const {
     const int K = d_.K;
     const uint8_t* av = &d_.avail[s * K];
     const double* As = &A_[s * K];
     const double* gs = &gA_[s * K];
     double* out = &dQ[s * K];
     double ag = 0.0;
-    for (int a = 0; a < K; ++a) ag += As[a] * gs[a];
+    if (set_.global_norm) {
+      ag = gw_global_[s] * G;
+    } else {
+      for (int a = 0; a < K; ++a) ag += As[a] * gs[a];
+    }
     ag /= d_.n_avail[s];
     for (int a = 0; a < K; ++a)
       if (av[a]) out[a] += (gs[a] - As[a] * ag) / rho_[s];
@@ -374,7 +447,8 @@ class Model {
   Data d_;
   Settings set_;
   TabularQ q_;
-  std::vector<double> Q_, A_, gA_, rho_, amax_, V_, dV_, C_, beta_, weight_;
+  std::vector<double> Q_, A_, gA_, rho_, ms_, amax_, V_, dV_, beta_, weight_;
+  std::vector<double> gw_global_;  // n_s / N, with global normalisation
   std::vector<double> f_blk_, g_blk_;  // per-block behaviour partials
 };
 

@@ -1,0 +1,95 @@
+# Identification diagnostics of a fit: does the fitted advantage agree with
+# the task's, do the data identify it, does the entropy bonus swamp the
+# reward? Computed once when the fit is built; summary() prints them and one
+# warning of class rlpsy_warning_identification names what needs attention.
+
+#' Identification diagnostics of a fit
+#' @return a list: task_consistency (correlation of the fitted and the task's
+#'   advantage over the choice sets of visited states; NA without task
+#'   values), cor_beta_decisions (Spearman correlation of beta with the
+#'   number of decisions), flat_states (data frame state, spread: states
+#'   whose task values hardly differ, spread relative to the value unit),
+#'   entropy_ratio (tau log K / (1 - gamma) over the reward range; > 1 means
+#'   the entropy bonus outweighs any reward), never_taken (data frame of the
+#'   (state, action) pairs left out of the choice sets) and
+#'   available_given (whether `available` restricted any action).
+#' @noRd
+diagnose <- function(fit, prep) {
+  enc <- fit$data
+  n_s <- tabulate(enc$state + 1L, enc$n_states)
+  visited <- n_s > 0
+  out <- list(task_consistency = NA_real_, flat_states = empty_flat(),
+              entropy_ratio = NA_real_, never_taken = prep$never_taken,
+              available_given = prep$available_given,
+              cor_beta_decisions = rank_cor(fit$z, diff(enc$offsets)))
+  if (is.null(prep$task_Q)) return(out)
+  At <- core_advantage(prep$core, prep$task_Q)
+  ok <- enc$available & visited
+  Af <- unclass(fit$advantage)
+  if (sum(ok) > 1L && stats::sd(At[ok]) > 0 && stats::sd(Af[ok]) > 0)
+    out$task_consistency <- stats::cor(At[ok], Af[ok])
+  out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol)
+  if (!is.null(enc$reward)) {
+    range_r <- diff(range(enc$reward))
+    K <- max(rowSums(enc$available[visited, , drop = FALSE]))
+    out$entropy_ratio <- fit$tau * log(K) / (1 - fit$gamma) / max(range_r, 1e-300)
+  }
+  out
+}
+
+empty_flat <- function() data.frame(state = character(), spread = numeric())
+
+#' Spearman correlation, NA when either side is constant
+#' @noRd
+rank_cor <- function(x, y) {
+  if (length(x) < 3L || stats::sd(x) == 0 || stats::sd(y) == 0) return(NA_real_)
+  stats::cor(x, y, method = "spearman")
+}
+
+#' Visited states whose task values hardly differ: the RMS of the centred
+#' values over the choice set, relative to the value unit, below `tol`.
+#' @noRd
+flat_states <- function(Q, enc, unit, tol) {
+  av <- enc$available
+  Qa <- Q
+  Qa[!av] <- NA
+  spread <- sqrt(rowMeans((Qa - rowMeans(Qa, na.rm = TRUE))^2, na.rm = TRUE)) / unit
+  n_s <- tabulate(enc$state + 1L, enc$n_states)
+  flat <- n_s > 0 & rowSums(av) > 1L & spread < tol
+  data.frame(state = enc$states[flat], spread = spread[flat],
+             stringsAsFactors = FALSE)
+}
+
+#' One warning (class rlpsy_warning_identification) naming each problem the
+#' diagnostics found and its remedy
+#' @noRd
+warn_identification <- function(d) {
+  msg <- character()
+  if (isTRUE(d$task_consistency < 0.99)) {
+    msg <- c(msg, sprintf(paste0(
+      "The fitted advantage departs from the task's (task consistency %.3f < 0.99): ",
+      "beta then also measures agreement with the crowd's choices. Raise ",
+      "`lambda_bell` in rlpsy_control() or use q = \"task\"."), d$task_consistency))
+  }
+  if (nrow(d$flat_states)) {
+    msg <- c(msg, paste0(
+      "In ", nrow(d$flat_states), " state(s) the task's values hardly differ ",
+      "(spread below ", "flat_tol of the value unit): ", show_values(d$flat_states$state),
+      ". Per-state normalisation gives them full weight; use normalise = \"global\" ",
+      "to weigh states by their stakes."))
+  }
+  if (isTRUE(d$entropy_ratio > 1)) {
+    msg <- c(msg, sprintf(paste0(
+      "The entropy bonus of the soft value, tau log K / (1 - gamma), is %.3g times ",
+      "the range of the rewards, so acting at random can be worth more than any ",
+      "reward; use a smaller `tau` or rescale the reward."), d$entropy_ratio))
+  }
+  if (isTRUE(d$available_given) && nrow(d$never_taken)) {
+    msg <- c(msg, paste0(
+      nrow(d$never_taken), " available (state, action) pair(s) were never taken, ",
+      "so the data cannot value them and they are left out of the choice sets: ",
+      show_values(paste0(d$never_taken$state, ":", d$never_taken$action)),
+      ". Give the task (q = \"task\", task = ) to value them."))
+  }
+  if (length(msg)) rlpsy_warn(paste(msg, collapse = "\n"), class = "identification")
+}
