@@ -9,8 +9,9 @@
 #'   values), cor_beta_decisions (Spearman correlation of beta with the
 #'   number of decisions), flat_states (data frame state, spread: states
 #'   whose task values hardly differ, spread relative to the value unit),
-#'   entropy_ratio (tau log K / (1 - gamma) over the reward range; > 1 means
-#'   the entropy bonus outweighs any reward), never_taken (data frame of the
+#'   entropy_ratio (tau log K / (1 - gamma) over the reward range, when some
+#'   decisions end an episode; > 1 means the entropy bonus of going on can
+#'   outweigh any reward, so ending is never worth it), never_taken (data frame of the
 #'   (state, action) pairs left out of the choice sets) and
 #'   available_given (whether `available` restricted any action).
 #' @noRd
@@ -29,7 +30,7 @@ diagnose <- function(fit, prep) {
   if (sum(ok) > 1L && stats::sd(At[ok]) > 0 && stats::sd(Af[ok]) > 0)
     out$task_consistency <- stats::cor(At[ok], Af[ok])
   out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol)
-  if (!is.null(enc$reward)) {
+  if (!is.null(enc$reward) && any(enc$done == 1L)) {
     range_r <- diff(range(enc$reward))
     K <- max(rowSums(enc$available[visited, , drop = FALSE]))
     out$entropy_ratio <- fit$tau * log(K) / (1 - fit$gamma) / max(range_r, 1e-300)

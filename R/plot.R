@@ -8,7 +8,8 @@
 #'   intervals at `level` (from [confint.rlpsy_fit()]) on a log-scale axis;
 #'   the dashed line is the prior median \eqn{e^{\mu}}. With at most 40
 #'   participants their labels are shown.
-#' * `"trace"`: the objective after each EM iteration (`fit$trace$total`).
+#' * `"trace"`: the objective after each EM iteration (`fit$trace$total`),
+#'   relative to its final value.
 #'   With an empirical-Bayes prior the prior term changes between
 #'   iterations, so the curve need not be monotone in the first iterations.
 #' * `"advantage"`: a heat map of the identified advantage \eqn{A(s, a)},
@@ -121,9 +122,10 @@ plot_beta <- function(fit, level, ...) {
 #' @noRd
 plot_trace <- function(fit, ...) {
   tr <- fit$trace
+  # relative to the final value: J itself can be large next to its changes
   call_with_defaults(graphics::plot, list(
-    x = tr$iter, y = tr$total, type = "b", pch = 20,
-    xlab = "EM iteration", ylab = "Objective",
+    x = tr$iter, y = tr$total - tr$total[nrow(tr)], type = "b", pch = 20,
+    xlab = "EM iteration", ylab = "Objective - final objective",
     main = if (fit$converged) "EM trace (converged)" else "EM trace (not converged)"
   ), ...)
   invisible()

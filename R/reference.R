@@ -32,7 +32,10 @@ reference_objective <- function(enc, Q, w, z, mu, sigma, settings) {
   V <- settings$tau * lse_rows(Q / settings$tau)
   r <- if (is.null(w)) enc$reward else tanh(w)[cbind(s, a)]
   delta <- Q[cbind(s, a)] - r - settings$gamma * (1 - enc$done) * V[s2]
-  bellman <- sum(delta^2)
+  # per (s, a) pair: n_sa * (mean residual)^2 (the spec's sum of squares less
+  # the within-pair variance of the target; see bellman_pass in model.h)
+  pair <- (s - 1L) * ncol(Q) + a
+  bellman <- sum(rowsum(delta, pair)^2 / as.vector(table(pair)))
   cql <- sum(lse_rows(Q)[s] - Q[cbind(s, a)])
   reward_l2 <- if (is.null(w)) 0 else sum(w[av]^2)
   prior <- sum((z - mu)^2) / (2 * sigma^2)

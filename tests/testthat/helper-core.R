@@ -177,6 +177,6 @@ big_problem <- function(J = 3000, S = 150, K = 5, n_per = 20, observed = FALSE,
 core_results <- function(ptr, p, threads, mu = 0.2, sigma = 0.9) {
   obj <- rlpsy:::core_objective(ptr, p$Q, p$w, p$z, mu, sigma, threads, TRUE)
   es <- rlpsy:::core_estep(ptr, p$Q, p$z, mu, sigma, threads, 100L, 1e-10)
-  ms <- rlpsy:::core_mstep(ptr, p$Q, p$w, p$z, threads, 4L, 1e-12, TRUE)
+  ms <- rlpsy:::core_mstep(ptr, p$Q, p$w, p$z, 0, 1, FALSE, threads, 4L, 1e-12, TRUE)
   list(objective = obj, estep = es, mstep = ms)
 }

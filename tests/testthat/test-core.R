@@ -302,7 +302,7 @@ test_that("consecutive M-steps never increase J and report J at their result", {
     Q <- p$Q
     w <- p$w
     for (i in 1:6) {
-      m <- core_mstep(ptr, Q, w, p$z, 2L, 3L, 1e-12, i == 1)
+      m <- core_mstep(ptr, Q, w, p$z, 0, 1, FALSE, 2L, 3L, 1e-12, i == 1)
       expect_true(m$status %in% 0:1, label = paste("M-step status", i))
       Q <- m$Q
       w <- m$w
@@ -331,7 +331,7 @@ test_that("E-steps and M-steps with a fixed prior never increase J", {
   for (i in 1:8) {
     z <- core_estep(ptr, Q, z, 0.2, 0.8, 2L, 100L, 1e-10)$z
     values <- c(values, J_of(Q, w, z))
-    m <- core_mstep(ptr, Q, w, z, 2L, 5L, 1e-12, i == 1)
+    m <- core_mstep(ptr, Q, w, z, 0, 1, FALSE, 2L, 5L, 1e-12, i == 1)
     Q <- m$Q
     w <- m$w
     values <- c(values, J_of(Q, w, z))

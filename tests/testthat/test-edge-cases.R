@@ -16,7 +16,7 @@ edge_data <- function(J = 6, n = 30, seed = 1) {
 
 # Fit and collect the warnings (returned as attribute "warnings").
 edge_fit <- function(d, ..., reward = "reward", done = "done", gamma = 0.9,
-                     tau = 1, control = list()) {
+                     tau = 0.1, control = list()) {
   ctrl <- do.call(rlpsy_control, utils::modifyList(
     list(threads = 1, progress = FALSE, max_iter = 300), control))
   warns <- list()

