@@ -80,7 +80,14 @@
 #' `NULL` or a whole number >= 0, `level` is not strictly between 0 and 1,
 #' or fewer than 3 participants have 2 or more decisions (split-half).
 #' Warnings raised by the refits (convergence) are collected into one
-#' warning of class `rlpsy_warning_convergence`.
+#' warning of class `rlpsy_warning_convergence`. When the two halves'
+#' \eqn{\log\beta} correlate negatively (on average over the splits), a
+#' warning of class `rlpsy_warning_reliability` says that the split-half
+#' figure is then no reliability: the decisions of a participant are not
+#' exchangeable between halves. This happens on real data where every
+#' participant makes one decision per episode with a very low advantage
+#' (such as ending the task): the half it falls in gets a low \eqn{\beta},
+#' the other a high one.
 #' @seealso [summary.rlpsy_fit()], which shows the figures;
 #'   [cor_validity()].
 #' @examples
@@ -254,12 +261,29 @@ split_half <- function(fit, split, times, level) {
   dim(Z1) <- dim(Z2) <- c(length(ids), n_split)
   rownames(Z1) <- rownames(Z2) <- ids
   r <- col_cor(Z1, Z2)
+  warn_negative_halves(r)
   boot <- bootstrap_stat(length(ids), function(i) mean(spearman_brown(col_cor(Z1[i, , drop = FALSE], Z2[i, , drop = FALSE]))))
   ci <- percentile_interval(boot, level)
   list(row = data.frame(method = "split-half", split = split,
                         reliability = mean(spearman_brown(r)), lower = ci[1L],
                         upper = ci[2L], n = length(ids), stringsAsFactors = FALSE),
        halves = list(z1 = Z1, z2 = Z2, r = r, dropped = dropped))
+}
+
+#' Warn when the halves correlate negatively on average: Spearman-Brown then
+#' gives no reliability, and the usual cause is decisions that are not
+#' exchangeable within a participant.
+#' @noRd
+warn_negative_halves <- function(r) {
+  m <- mean(r)
+  if (is.na(m) || m >= 0) return(invisible())
+  rlpsy_warn("The two halves' log(beta) correlate negatively (mean r = ",
+             format(m, digits = 3), "), so the split-half figure is not a ",
+             "reliability. A participant's decisions are then not exchangeable ",
+             "between halves: e.g. a choice made once per episode (such as ",
+             "ending it) with a very low advantage lowers the beta of the half ",
+             "it falls in and raises the other's; or the scores carry little ",
+             "signal beyond such structure.", class = "reliability")
 }
 
 #' Model-based empirical reliability with a participant-bootstrap interval

@@ -169,3 +169,9 @@ test_that("print shows one line per method and what each figure means", {
   expect_snapshot(print(x))
   expect_snapshot(print(x[2, ], digits = 2))
 })
+
+test_that("negatively correlated halves warn that the figure is no reliability", {
+  expect_warning(rlpsy:::warn_negative_halves(c(-0.3, 0.1)),
+                 class = "rlpsy_warning_reliability")
+  expect_silent(rlpsy:::warn_negative_halves(c(0.3, -0.1)))
+})
