@@ -49,3 +49,95 @@
 #' summary(attr(rlpsy_example, "beta"))
 #' attr(rlpsy_example, "task")
 "rlpsy_example"
+
+#' PISA 2012 Climate Control: decisions of 2,000 students
+#'
+#' Real process data: the logged explorations of 2,000 students (a seeded
+#' random sample of the 16,763 in the source) solving the interactive
+#' problem-solving item "Climate Control" (CP025Q01) of PISA 2012, coded as
+#' a compact Markov decision process of the "vary one thing at a time"
+#' (VOTAT) strategy. `pisa_cc` has one row per decision; `pisa_cc_students`
+#' one row per student, with the correctness of the final answer, an
+#' external criterion for [cor_validity()].
+#'
+#' In the item, three sliders (top, middle, bottom; each set to -2..2)
+#' control temperature and humidity, and the student must find out which
+#' slider affects what by setting them and pressing APPLY; the expert
+#' strategy is to move one slider alone from the baseline 0_0_0, observe, go
+#' back, and so on for each slider.
+#'
+#' @section Coding: One decision per logged event after the start of the
+#' item.
+#' * A slider setting is compared with the baseline 0_0_0: exactly one
+#'   slider non-zero = that slider is varied alone; two or three non-zero =
+#'   several sliders varied at once; all zero = a return to the baseline,
+#'   coded like the reset button. Repeating a setting is a new decision and
+#'   is coded the same way (pressing APPLY again on a one-slider setting
+#'   counts as varying that slider alone again).
+#' * `state`: how many of the three sliders the student has varied alone so
+#'   far, before the event: `"0"`, `"1"`, `"2"`, `"3"`; `"end"` is the
+#'   terminal state (only ever a `next_state`).
+#' * `action`: `"vary_new"` (vary alone a slider not yet varied alone; the
+#'   state goes up by one), `"vary_again"` (vary alone a slider already
+#'   varied alone), `"vary_several"`, `"reset"` (the reset button or the
+#'   setting 0_0_0) and `"end"` (next state `"end"`, `done = TRUE`).
+#'   `"vary_new"` does not exist in state `"3"` nor `"vary_again"` in state
+#'   `"0"`: pass `attr(pisa_cc, "available")` as `available` to
+#'   [rlpsy_fit()].
+#' * `reward`: a simple observed reward, 1 for `"vary_new"` (new
+#'   information) and 0 otherwise; leave it out (`reward = NULL`) to learn
+#'   the reward instead (inverse reinforcement learning).
+#'
+#' @format `pisa_cc`: a data frame with 35,416 rows (decisions, in logged
+#'   order within student) and 7 columns:
+#' \describe{
+#'   \item{participant}{character: the student's PISA id; its first three
+#'     letters are the country.}
+#'   \item{state}{factor with levels `"0"`, `"1"`, `"2"`, `"3"`, `"end"`:
+#'     sliders varied alone so far.}
+#'   \item{action}{factor with levels `"vary_new"`, `"vary_again"`,
+#'     `"vary_several"`, `"reset"`, `"end"`.}
+#'   \item{next_state}{factor, levels as `state`: the state after the
+#'     event.}
+#'   \item{done}{logical: `TRUE` for the event that ends the item.}
+#'   \item{reward}{numeric: 1 for `"vary_new"`, else 0.}
+#'   \item{country}{factor: ISO 3166 alpha-3 country code (`"QCN"`:
+#'     Shanghai-China, `"TAP"`: Chinese Taipei, `"MAC"`: Macao-China).}
+#' }
+#' Attribute `"available"`: a 5 x 5 logical matrix (states x actions, with
+#' dimnames) of the actions that exist in each state.
+#'
+#' `pisa_cc_students`: a data frame with 2,000 rows and 4 columns:
+#' \describe{
+#'   \item{participant}{character: the student's id, as in `pisa_cc`.}
+#'   \item{country}{factor: country code, as in `pisa_cc`.}
+#'   \item{correct}{integer: 1 if the student's final answer (a diagram
+#'     drawn after exploring) was correct, 0 if not.}
+#'   \item{n_events}{integer: number of logged events after the start, that
+#'     is, rows of `pisa_cc` for the student.}
+#' }
+#'
+#' @source OECD PISA 2012 released log files, as distributed in the object
+#'   `cc_data` of the R package ProcData (Tang, Zhang, Liu and Ying),
+#'   licence GPL (>= 2), which rlpsy's GPL (>= 3) is compatible with. Derived
+#'   by the script `data-raw/pisa_cc.R` in the package sources (the coding is
+#'   `cc_decisions()` in `data-raw/cc_decisions.R`, also used by the
+#'   benchmark on the full data, `bench/realdata.R`): a random sample of
+#'   2,000 students (seed 20120401), sorted by id.
+#' @examples
+#' head(pisa_cc)
+#' attr(pisa_cc, "available")
+#' table(pisa_cc$state, pisa_cc$action)
+#' mean(pisa_cc_students$correct)
+#' fit <- rlpsy_fit(pisa_cc, participant = "participant", state = "state",
+#'                  action = "action", next_state = "next_state",
+#'                  done = "done", reward = "reward",
+#'                  available = attr(pisa_cc, "available"), gamma = 0.9,
+#'                  control = rlpsy_control(threads = 1))
+#' cor_validity(fit, pisa_cc_students[c("participant", "correct")],
+#'              scale = "log")
+#' @name pisa_cc
+"pisa_cc"
+
+#' @rdname pisa_cc
+"pisa_cc_students"

@@ -99,9 +99,14 @@ describe_convergence <- function(fit) {
 #' \deqn{\mathrm{var}(\hat z) / (\mathrm{var}(\hat z) + \mathrm{mean}(SE_j^2)),}
 #' the share of the variance of the estimates that is not measurement error
 #' (`var()` with denominator \eqn{J - 1}; `NA` with one participant). The
-#' standard errors are conditional on the estimated \eqn{Q}, so this is an
-#' upper bound of sorts; estimates are shrunk towards the prior mean, as
-#' usual for empirical-Bayes scores.
+#' standard errors are conditional on the estimated \eqn{Q} (they treat the
+#' advantage as known and the model as right), so on real data this figure
+#' can be far from the truth in either direction; estimates are shrunk
+#' towards the prior mean, as usual for empirical-Bayes scores. The honest
+#' figure is the split-half reliability, with both halves refitted, of
+#' [rlpsy_reliability()]: pass its result (or `TRUE` to compute the
+#' odd-even split) as `reliability` and both are shown; otherwise the
+#' printed summary says that the split-half figure was not computed.
 #'
 #' @section Behaviour fit:
 #' * `loglik`: the behaviour log-likelihood \eqn{\sum_t \log\pi(a_t \mid s_t,
@@ -117,6 +122,10 @@ describe_convergence <- function(fit) {
 #'   tied), the expected hit rate of a random tie break.
 #'
 #' @param object an `rlpsy_fit` object.
+#' @param reliability `NULL` (default: the split-half reliability is not
+#'   computed), `TRUE` (compute it with
+#'   `rlpsy_reliability(object, method = "split-half")`, odd-even split: two
+#'   refits) or the result of [rlpsy_reliability()] on `object`.
 #' @param x a `summary.rlpsy_fit` object.
 #' @param digits number of significant digits for the numbers shown.
 #' @param ... not used.
@@ -139,18 +148,24 @@ describe_convergence <- function(fit) {
 #'     \eqn{\hat\beta_j};
 #'   * `prior`: `c(mu, sigma)` of \eqn{\log\beta_j};
 #'   * `reliability`: the empirical reliability of \eqn{\log\hat\beta_j};
+#'   * `reliability_split` (only when `reliability` was given): the
+#'     split-half row of [rlpsy_reliability()], a data frame with `method`,
+#'     `split`, `reliability`, `lower`, `upper` and `n`;
 #'   * `fit`: named vector `loglik`, `loglik_per_decision`,
 #'     `loglik_uniform`, `pseudo_r2`, `hit_rate` (see "Behaviour fit");
 #'   * `participants`: the per-participant table of
 #'     `predict(object, type = "beta")` (95% intervals).
 #'
 #'   `print()` returns `x` invisibly.
-#' @section Errors and warnings: `summary()` raises none: it works on any
-#'   `rlpsy_fit`, converged or not (quantities that are not defined, such as
+#' @section Errors and warnings: `summary()` works on any `rlpsy_fit`,
+#'   converged or not (quantities that are not defined, such as
 #'   the reliability with one participant or the pseudo-\eqn{R^2} when every
-#'   decision had a single available action, are `NA`). Its `print()` method
+#'   decision had a single available action, are `NA`). It raises an error of
+#'   class `rlpsy_error_input` when `reliability` is not `NULL`, `TRUE` or an
+#'   [rlpsy_reliability()] result with a split-half row computed on
+#'   `object`, and passes on those of [rlpsy_reliability()]. Its `print()` method
 #'   raises an error of class `rlpsy_error_input` when `digits` is not a
-#'   single whole number from 1 to 22. No warnings.
+#'   single whole number from 1 to 22. No warnings of its own.
 #' @seealso [print.rlpsy_fit()], [confint.rlpsy_fit()],
 #'   [logLik.rlpsy_fit()].
 #' @examples
@@ -162,10 +177,12 @@ describe_convergence <- function(fit) {
 #' s <- summary(fit)
 #' s
 #' s$reliability
+#' summary(fit, reliability = TRUE)  # adds the split-half figure (2 refits)
 #' s$fit[["hit_rate"]]
 #' s$objective
 #' @export
-summary.rlpsy_fit <- function(object, ...) {
+summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
+  rel_split <- summary_split_half(object, reliability)
   d <- object$data
   ctrl <- object$control
   n <- c(decisions = d$n_decisions, participants = d$n_participants,
@@ -192,8 +209,36 @@ summary.rlpsy_fit <- function(object, ...) {
     fit = behaviour_fit(object),
     participants = predict_beta_fitted(object, 0.95)
   )
+  out$reliability_split <- rel_split
   class(out) <- "summary.rlpsy_fit"
   out
+}
+
+#' The split-half row for summary(): NULL when not asked for, computed for
+#' TRUE, taken from an rlpsy_reliability of this fit.
+#' @noRd
+summary_split_half <- function(fit, reliability) {
+  if (is.null(reliability) || isFALSE(reliability)) return(NULL)
+  if (isTRUE(reliability)) {
+    reliability <- rlpsy_reliability(fit, method = "split-half", split = "odd-even")
+  }
+  if (!inherits(reliability, "rlpsy_reliability")) {
+    rlpsy_abort("`reliability` must be NULL, TRUE (compute the odd-even ",
+                "split-half reliability) or the result of rlpsy_reliability(), ",
+                "not ", describe_type(reliability), ".")
+  }
+  if (!identical(attr(reliability, "fit_key"), fit_key(fit))) {
+    rlpsy_abort("`reliability` was computed on another fit: call ",
+                "rlpsy_reliability() on this one.")
+  }
+  row <- reliability[reliability$method == "split-half", , drop = FALSE]
+  if (nrow(row) == 0L) {
+    rlpsy_abort("`reliability` has no split-half figure: use ",
+                "rlpsy_reliability(fit, method = \"split-half\").")
+  }
+  row <- as.data.frame(unclass(row), stringsAsFactors = FALSE)
+  attr(row, "times") <- attr(reliability, "times")
+  row
 }
 
 #' Empirical reliability var(z) / (var(z) + mean(se^2))
@@ -275,7 +320,13 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   txt <- utils::capture.output(print.default(b, quote = FALSE, right = TRUE))
   cat(paste0("  ", txt), sep = "\n")
   cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
-      "; reliability = ", f(x$reliability), "\n\n", sep = "")
+      "\n\n", sep = "")
+  cat("Reliability of log(beta):\n")
+  cat("  model (conditional on Q): ", f(x$reliability), "\n", sep = "")
+  cat("  ", if (is.null(x$reliability_split))
+    "split-half: not computed (rlpsy_reliability(fit))" else
+      reliability_line(x$reliability_split, digits, attr(x$reliability_split, "times")),
+    "\n\n", sep = "")
   fit <- x$fit
   cat("Behaviour fit:\n")
   cat("  log-likelihood = ", f(fit[["loglik"]]), " (", f(fit[["loglik_per_decision"]]),

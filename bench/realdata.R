@@ -10,24 +10,11 @@
 # relative to the package root, or /work/shared/data/pisa-cc/cc_data.rda.
 # Quick mode uses every 8th student. Writes results/realdata.{csv,md}.
 #
-# Coding (one decision per logged event after "start"):
-# * A slider setting "top_mid_bottom" is compared with the baseline 0_0_0:
-#   exactly one slider non-zero = that slider is varied alone; two or three
-#   non-zero = several sliders varied at once; all zero (0_0_0) = a return to
-#   the baseline, coded like "reset". Repeating a setting is a new decision
-#   and is coded the same way (so pressing APPLY again on a one-slider
-#   setting counts as varying that slider alone again).
-# * State = how many of the three sliders have been varied alone so far in
-#   this student's sequence, before the event: "0", "1", "2", "3"; "end" is
-#   the terminal state.
-# * Actions: "vary_new" (vary alone a slider not yet varied alone; the state
-#   goes up by one), "vary_again" (vary alone a slider already varied alone),
-#   "vary_several", "reset" (the reset button or setting 0_0_0) and "end"
-#   (next state "end", done = TRUE). "vary_new" does not exist in state 3 and
-#   "vary_again" not in state 0 (the `available` matrix).
-# * Reward: learned (inverse RL, reward = NULL) in the main fit; a second
-#   fit uses a simple observed reward, 1 for "vary_new" (new information)
-#   and 0 otherwise. gamma = 0.9, default control with threads = 2.
+# Coding: see data-raw/cc_decisions.R (cc_decisions(), cc_available()),
+# which data-raw/pisa_cc.R also uses to build the shipped subset `pisa_cc`.
+# Reward: learned (inverse RL, reward = NULL) in the main fit; a second
+# fit uses a simple observed reward, 1 for "vary_new" (new information)
+# and 0 otherwise. gamma = 0.9, default control with threads = 2.
 source(local({
   f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
   file.path(if (length(f)) dirname(f[1]) else "bench", "common.R")
@@ -45,38 +32,7 @@ if (is.na(path)) {
   quit(save = "no")
 }
 
-#' The compact MDP of the README from the action sequences: one row per
-#' event after "start".
-cc_decisions <- function(seqs) {
-  id <- rep(names(seqs), lengths(seqs))
-  ev <- unlist(seqs, use.names = FALSE)
-  first <- sequence(lengths(seqs)) == 1L
-  setting <- !(ev %in% c("start", "reset", "end"))
-  m <- matrix(0L, length(ev), 3)
-  m[setting, ] <- matrix(as.integer(unlist(strsplit(ev[setting], "_", fixed = TRUE))),
-                         ncol = 3, byrow = TRUE)
-  nz <- rowSums(m != 0L)
-  alone <- setting & nz == 1L
-  slider <- ifelse(alone, max.col(m != 0L, ties.method = "first"), 0L)
-  before <- after <- matrix(0L, length(ev), 3)
-  for (i in 1:3) {
-    after[, i] <- stats::ave(as.integer(slider == i), id, FUN = cummax)
-    before[, i] <- c(0L, after[-length(ev), i])
-    before[first, i] <- 0L
-  }
-  tested_before <- before[cbind(seq_along(ev), pmax(slider, 1L))] == 1L
-  action <- ifelse(ev == "end", "end",
-            ifelse(ev == "reset" | (setting & nz == 0L), "reset",
-            ifelse(alone & !tested_before, "vary_new",
-            ifelse(alone, "vary_again", "vary_several"))))
-  state <- as.character(rowSums(before))
-  next_state <- ifelse(ev == "end", "end", as.character(rowSums(after)))
-  keep <- ev != "start"
-  data.frame(student = id[keep], state = state[keep], action = action[keep],
-             next_state = next_state[keep], done = (ev == "end")[keep],
-             reward = as.numeric(action[keep] == "vary_new"),
-             stringsAsFactors = FALSE)
-}
+source(file.path(BENCH_DIR, "..", "data-raw", "cc_decisions.R"))
 
 env <- new.env()
 load(path, envir = env)
@@ -84,14 +40,7 @@ cc <- env$cc_data
 seqs <- cc$seqs$action_seqs
 if (quick) seqs <- seqs[seq(1, length(seqs), by = 8)]
 t_build <- system.time(dec <- cc_decisions(seqs))[["elapsed"]]
-states <- c("0", "1", "2", "3", "end")
-actions <- c("vary_new", "vary_again", "vary_several", "reset", "end")
-dec$state <- factor(dec$state, states)
-dec$next_state <- factor(dec$next_state, states)
-dec$action <- factor(dec$action, actions)
-av <- matrix(TRUE, 5, 5, dimnames = list(states, actions))
-av["3", "vary_new"] <- FALSE
-av["0", "vary_again"] <- FALSE
+av <- cc_available()
 
 fit_one <- function(reward) {
   enc <- rlpsy_data(dec, "student", "state", "action", "next_state", done = "done",
@@ -131,7 +80,7 @@ write_table(res, "realdata", "Real data: PISA 2012 Climate Control (CP025Q01)",
     sprintf("Data: %s%s; %s students, %s decisions (events after \"start\"); building the MDP took %.2f s.",
             path, if (quick) " (quick mode: every 8th student)" else "",
             format(length(seqs), big.mark = ","), format(nrow(dec), big.mark = ","), t_build),
-    "MDP: state = number of sliders varied alone so far (0-3), terminal \"end\"; actions vary_new, vary_again, vary_several, reset (button or setting 0_0_0), end. A setting counts as varying a slider alone when exactly that slider differs from the baseline 0_0_0. See the header of bench/realdata.R.",
+    "MDP: state = number of sliders varied alone so far (0-3), terminal \"end\"; actions vary_new, vary_again, vary_several, reset (button or setting 0_0_0), end. A setting counts as varying a slider alone when exactly that slider differs from the baseline 0_0_0. See data-raw/cc_decisions.R.",
     paste0("Decisions by state (rows) and action: ",
            paste(apply(tab, 1, function(r) paste(paste0(names(r), "=", r), collapse = " ")),
                  rownames(tab), sep = " in state ", collapse = "; "), "."),
