@@ -27,8 +27,9 @@
 #' reward wherever the data determine it, and the behaviour term may shape it
 #' only where the task leaves it free. The behaviour term moves the advantage
 #' by at most about \eqn{\beta / (2 \lambda_{bell})} of its unit, so the
-#' default `lambda_bell = 100` keeps it within a few per cent of the task's
-#' for \eqn{\beta} up to about 5 (the fit reports this as "task
+#' default `lambda_bell = 1000` keeps it within a fraction of a per cent of
+#' the task's for \eqn{\beta} up to about 5, also in states whose values
+#' spread less than the typical state's (the fit reports this as "task
 #' consistency" and warns below 0.99), and `lambda_cql = 0`, since the CQL
 #' term pulls Q towards the pooled choice frequencies (beta would measure
 #' conformity). Use `q = "task"` in [rlpsy_fit()] to hold Q at the task's
@@ -39,7 +40,7 @@
 #' Q's scale.
 #'
 #' @param lambda_bell weight of the soft Bellman consistency term (>= 0), in
-#'   units of the task's values (see Details), or `NULL` (default) for 100
+#'   units of the task's values (see Details), or `NULL` (default) for 1000
 #'   when the reward is observed and 1 when it is learned. It ties Q to the
 #'   task's dynamics and reward.
 #' @param lambda_cql weight of the conservative (CQL) term (>= 0), or `NULL`

@@ -276,7 +276,7 @@ value_unit <- function(Q, enc) {
 #' @noRd
 core_settings <- function(ctrl, spec, learned, unit) {
   lambda_bell <- ctrl$lambda_bell
-  if (is.null(lambda_bell)) lambda_bell <- if (learned) 1 else 100
+  if (is.null(lambda_bell)) lambda_bell <- if (learned) 1 else 1000
   lambda_cql <- ctrl$lambda_cql
   if (is.null(lambda_cql)) lambda_cql <- if (learned) 0.05 else 0
   list(gamma = spec$gamma, tau = spec$tau, eps = ctrl$eps,

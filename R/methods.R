@@ -135,8 +135,17 @@ describe_convergence <- function(fit) {
 #'   * `n`: named integer vector: `decisions`, `participants`, `states`,
 #'     `states_with_decisions`, `actions`, `terminal` (terminal transitions);
 #'   * `reward`: `"observed"` or `"learned"`, and `reward_column`;
-#'   * `settings`: list with `gamma`, `tau`, `lambda_bell`, `lambda_cql`,
-#'     `lambda_r`, `eps` and `prior` (`"empirical"` or `"fixed"`);
+#'   * `settings`: list with `gamma`, `tau`, `q`, `normalise`,
+#'     `lambda_bell` (as given, in value units), `unit` (the value unit
+#'     \eqn{v} of [rlpsy_control()]), `lambda_cql`, `lambda_r`, `eps` and
+#'     `prior` (`"empirical"` or `"fixed"`);
+#'   * `diagnostics`: the identification diagnostics of the fit
+#'     (`fit$diagnostics`): `task_consistency` (correlation of the fitted
+#'     and the task's advantage over the choice sets of visited states),
+#'     `cor_beta_decisions` (Spearman correlation of \eqn{\hat\beta_j} with the
+#'     number of decisions: a score that mostly counts decisions measures
+#'     sequence length), `flat_states`, `entropy_ratio`, `never_taken` and
+#'     `available_given`;
 #'   * `convergence`: list with `converged`, `iterations`, `max_iter`, `tol`,
 #'     `tol_z` and `estep_status` (a table of the E-step status of the
 #'     participants: converged, max_iter, non_finite, stalled);
@@ -198,7 +207,9 @@ summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
     reward = if (is.null(object$w)) "observed" else "learned",
     reward_column = d$columns$reward,
     settings = list(gamma = object$gamma, tau = object$tau,
-                    lambda_bell = object$settings$lambda_bell,
+                    q = object$q, normalise = object$normalise,
+                    lambda_bell = object$settings$lambda_bell_unitless,
+                    unit = object$settings$unit,
                     lambda_cql = object$settings$lambda_cql,
                     lambda_r = object$settings$lambda_r,
                     eps = object$settings$eps,
@@ -206,7 +217,7 @@ summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
     convergence = conv, objective = objective_table(object),
     beta = stats::setNames(q, c("min", "q1", "median", "q3", "max")),
     prior = object$prior, reliability = reliability(object$z, object$se),
-    fit = behaviour_fit(object),
+    fit = behaviour_fit(object), diagnostics = object$diagnostics,
     participants = predict_beta_fitted(object, 0.95)
   )
   out$reliability_split <- rel_split
@@ -239,6 +250,26 @@ summary_split_half <- function(fit, reliability) {
   row <- as.data.frame(unclass(row), stringsAsFactors = FALSE)
   attr(row, "times") <- attr(reliability, "times")
   row
+}
+
+#' The identification block of print.summary.rlpsy_fit
+#' @noRd
+print_diagnostics <- function(dg, digits) {
+  f <- function(v) format(v, digits = digits)
+  cat("Identification:\n")
+  cat("  task consistency = ", if (is.na(dg$task_consistency))
+    "NA (no task values: learned reward)" else f(dg$task_consistency),
+    " (correlation of the fitted and the task's advantage)\n", sep = "")
+  cat("  Spearman cor(beta, number of decisions) = ", f(dg$cor_beta_decisions),
+      "\n", sep = "")
+  cat("  near-flat states: ", if (nrow(dg$flat_states))
+    show_values(dg$flat_states$state) else "none", "\n", sep = "")
+  if (!is.na(dg$entropy_ratio)) {
+    cat("  entropy bonus / reward range = ", f(dg$entropy_ratio),
+        if (dg$entropy_ratio > 1) " (> 1: the bonus outweighs the reward)", "\n", sep = "")
+  }
+  cat("  (state, action) pairs never taken, left out of the choice sets: ",
+      nrow(dg$never_taken), "\n\n", sep = "")
 }
 
 #' Empirical reliability var(z) / (var(z) + mean(se^2))
@@ -304,8 +335,13 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   cat("  gamma = ", f(st$gamma), ", tau = ", f(st$tau), ", lambda_bell = ",
       f(st$lambda_bell), ", lambda_cql = ", f(st$lambda_cql), ", lambda_r = ",
       f(st$lambda_r), if (x$reward == "observed") " (unused)", "\n", sep = "")
+  cat("  Q: ", if (st$q == "task") "fixed at the task's values (q = \"task\")" else
+    paste0("estimated jointly (q = \"joint\"); Bellman weight in units of ",
+           "v = ", f(st$unit), " (the task's value unit)"),
+      "; advantage normalised per ", st$normalise, "\n", sep = "")
   cat("  prior of log(beta): ", if (st$prior == "fixed") "fixed" else
     "empirical Bayes", "\n\n", sep = "")
+  print_diagnostics(x$diagnostics, digits)
   cat("Convergence:\n")
   cat("  EM ", if (cv$converged) paste0("converged in ", count_of(cv$iterations, "iteration"))
       else paste0("NOT converged: stopped at max_iter = ", cv$max_iter),

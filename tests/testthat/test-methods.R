@@ -32,11 +32,14 @@ test_that("print reports participants whose E-step did not converge", {
 
 test_that("print and summary show a fixed prior", {
   d <- small_data()
-  fit <- rlpsy_fit(d, participant = "id", state = "state", action = "action",
-                   next_state = "next_state", done = "done", reward = "reward",
-                   available = attr(d, "task")$available, gamma = 0.9,
-                   control = rlpsy_control(threads = 1, progress = FALSE,
-                                           prior = c(mu = 0.5, sigma = 0.4)))
+  # tau = 1 with terminal decisions: the entropy diagnostic warns
+  expect_warning(
+    fit <- rlpsy_fit(d, participant = "id", state = "state", action = "action",
+                     next_state = "next_state", done = "done", reward = "reward",
+                     available = attr(d, "task")$available, gamma = 0.9,
+                     control = rlpsy_control(threads = 1, progress = FALSE,
+                                             prior = c(mu = 0.5, sigma = 0.4))),
+    class = "rlpsy_warning_identification")
   expect_equal(fit$prior, c(mu = 0.5, sigma = 0.4))
   expect_true(any(grepl("N(mu = 0.5, sigma = 0.4), fixed", capture.output(print(fit)),
                         fixed = TRUE)))
@@ -52,7 +55,7 @@ test_that("summary has its class, components and printed form", {
   expect_s3_class(s, "summary.rlpsy_fit")
   expect_named(s, c("call", "n", "reward", "reward_column", "settings",
                     "convergence", "objective", "beta", "prior", "reliability",
-                    "fit", "participants"))
+                    "fit", "diagnostics", "participants"))
   expect_equal(s$n[["decisions"]], 480)
   expect_equal(s$n[["participants"]], 12)
   expect_equal(s$n[["states"]], 6)
