@@ -26,9 +26,7 @@ diagnose <- function(fit, prep) {
   if (is.null(prep$task_Q)) return(out)
   At <- core_advantage(prep$core, prep$task_Q)
   ok <- enc$available & visited
-  Af <- unclass(fit$advantage)
-  if (sum(ok) > 1L && stats::sd(At[ok]) > 0 && stats::sd(Af[ok]) > 0)
-    out$task_consistency <- stats::cor(At[ok], Af[ok])
+  out$task_consistency <- plain_cor(At[ok], unclass(fit$advantage)[ok])
   out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol)
   if (!is.null(enc$reward) && any(enc$done == 1L)) {
     range_r <- diff(range(enc$reward))
@@ -39,6 +37,13 @@ diagnose <- function(fit, prep) {
 }
 
 empty_flat <- function() data.frame(state = character(), spread = numeric())
+
+#' Pearson correlation, NA when either side is constant
+#' @noRd
+plain_cor <- function(x, y) {
+  if (length(x) < 2L || stats::sd(x) == 0 || stats::sd(y) == 0) return(NA_real_)
+  stats::cor(x, y)
+}
 
 #' Spearman correlation, NA when either side is constant
 #' @noRd

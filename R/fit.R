@@ -324,7 +324,7 @@ start_from <- function(st, start, enc, ctrl) {
                 "a warm start needs the same state and action labels (give ",
                 "factors with the same levels).")
   }
-  if (is.null(start$w) != is.null(enc$reward)) {
+  if (is.null(start$w) == is.null(enc$reward)) {
     rlpsy_abort("`start` was fitted with a", if (is.null(start$w)) "n observed" else
                 " learned", " reward and `data` has a", if (is.null(enc$reward))
                 " learned" else "n observed", " one; a warm start needs the same kind.")

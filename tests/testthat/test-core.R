@@ -98,7 +98,12 @@ test_that("analytic gradients equal central finite differences", {
                                      lambda_r = 0.3)),
     list(problem = list(seed = 13, observed = FALSE, J = 4, S = 5, K = 5, n_per = 10),
          settings = default_settings(tau = 0.4, gamma = 0.97, lambda_bell = 1.5,
-                                     lambda_cql = 1.1, lambda_r = 0.02))
+                                     lambda_cql = 1.1, lambda_r = 0.02)),
+    # one RMS over all visited states couples the states through rho
+    list(problem = list(seed = 14, observed = TRUE),
+         settings = default_settings(tau = 0.9, lambda_cql = 0.2, normalise = "global")),
+    list(problem = list(seed = 15, observed = FALSE, J = 5, S = 6, K = 3),
+         settings = default_settings(gamma = 0.7, lambda_r = 0.3, normalise = "global"))
   )
   for (cs in cases) {
     enc <- do.call(random_problem, cs$problem)
@@ -357,4 +362,40 @@ test_that("core_info counts agree with the data", {
     expect_equal(info$n_cells, key(enc$participant, enc$state, enc$action))
     expect_equal(info$n_tuples, key(enc$state, enc$action, enc$next_state, enc$done))
   }
+})
+
+test_that("global normalisation: one RMS over the visited states, weighted by decisions", {
+  enc <- random_problem(seed = 16)
+  ptr <- core_new(enc, default_settings(normalise = "global"))
+  Q <- separated_q(enc$n_states, enc$n_actions, seed = 16)
+  A <- rlpsy:::core_advantage(ptr, Q)
+  av <- enc$available
+  n_s <- tabulate(enc$state + 1L, enc$n_states)
+  Qa <- Q
+  Qa[!av] <- NA
+  C <- Qa - rowMeans(Qa, na.rm = TRUE)
+  rho <- sqrt(sum(n_s * rowMeans(C^2, na.rm = TRUE)) / sum(n_s) + 1e-8)
+  expect_equal(A[av], C[av] / rho, tolerance = 1e-12)
+  expect_equal(sum(n_s * rowMeans((A * av)^2 * ncol(A) / rowSums(av))) / sum(n_s),
+               1, tolerance = 1e-6)
+})
+
+test_that("the task's values are the soft-Q fixed point under the empirical transitions", {
+  enc <- random_problem(seed = 17, observed = TRUE)
+  st <- default_settings(gamma = 0.8, tau = 0.7)
+  ptr <- core_new(enc, st)
+  Q <- rlpsy:::core_task_q(ptr, 10000L, 1e-14)$Q
+  # one Bellman backup under the empirical transitions leaves Q unchanged
+  X <- Q / st$tau
+  X[!enc$available] <- -Inf
+  V <- st$tau * apply(X, 1, function(x) max(x) + log(sum(exp(x - max(x)))))
+  tgt <- enc$reward + st$gamma * (1 - enc$done) * V[enc$next_state + 1L]
+  pair <- enc$state * enc$n_actions + enc$action
+  backup <- tapply(tgt, pair, mean)
+  idx <- as.integer(names(backup))
+  expect_equal(Q[cbind(idx %/% enc$n_actions + 1L, idx %% enc$n_actions + 1L)],
+               as.vector(backup), tolerance = 1e-10)
+  # ... so its Bellman term is 0
+  z <- numeric(enc$n_participants)
+  expect_lt(core_objective(ptr, Q, NULL, z, 0, 1, 1L, FALSE)$components[["bellman"]], 1e-18)
 })
