@@ -11,6 +11,7 @@
 // bit-identical to the 1-thread result and prints a markdown table with the
 // machine. See bench/README.md, "Standalone C++ driver".
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -372,6 +373,40 @@ double ram_gb() {
   return std::atof(proc_line("/proc/meminfo", "MemTotal").c_str()) / 1048576.0;  // kB -> GB
 }
 
+// CPU seconds spent by the whole machine (non-idle, from /proc/stat) and by
+// this process; their difference over a wall-clock interval is the number
+// of cores other processes kept busy (the machine may be shared).
+struct CpuSnapshot {
+  double wall, machine, self;
+};
+CpuSnapshot cpu_snapshot() {
+  CpuSnapshot c{now(), -1.0, 0.0};
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double v[8] = {0};
+  if (in >> cpu && cpu == "cpu") {
+    for (double& x : v) in >> x;
+    // user nice system idle iowait irq softirq steal: busy = all but idle, iowait
+    c.machine = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / sysconf(_SC_CLK_TCK);
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  c.self = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  return c;
+}
+// cores kept busy by other processes between a and b (negative: unknown)
+double other_cores(const CpuSnapshot& a, const CpuSnapshot& b) {
+  if (a.machine < 0 || b.machine < 0) return -1.0;
+  return std::max(0.0, (b.machine - a.machine) - (b.self - a.self)) / (b.wall - a.wall);
+}
+
+std::string fixed2(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
+  return b;
+}
+
 std::string with_commas(long v) {
   std::string s = std::to_string(v), out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -411,6 +446,7 @@ int main(int argc, char** argv) {
   e0 = core.estep(z0, ThreadRunner(1));
   core.set_beta(e0.z);
   core.objective(ThreadRunner(1), o0);
+  const CpuSnapshot c0 = cpu_snapshot();
   for (int r = 0; r < o.reps; ++r)
     for (unsigned k = 0; k < T; ++k) {
       const ThreadRunner run(k + 1);
@@ -425,6 +461,8 @@ int main(int argc, char** argv) {
       same_o[k] = same_o[k] && same(ob, o0);
     }
 
+  const CpuSnapshot c1 = cpu_snapshot();
+  const double others = other_cores(c0, c1);
   long newton, converged;
   Core::summary(e0, newton, converged);
 
@@ -453,9 +491,14 @@ int main(int argc, char** argv) {
   std::printf("E-step: all participants from z = 0 under the fit's starting Q, "
               "prior N(0, 1) (advantage + rlpsy::estep); %.2f Newton iterations per "
               "participant, %s of %s converged. Objective + gradient: "
-              "Model::value_grad at that Q and the E-step's z. Medians of %d repeats.\n\n",
+              "Model::value_grad at that Q and the E-step's z. Medians of %d repeats, "
+              "thread counts interleaved, after a 1-thread warm-up call (the reference results); "
+              "other processes "
+              "kept %s cores busy during the timings (from /proc/stat; the table is "
+              "only trustworthy when this is near 0).\n\n",
               static_cast<double>(newton) / d.J, with_commas(converged).c_str(),
-              with_commas(d.J).c_str(), o.reps);
+              with_commas(d.J).c_str(), o.reps,
+              others < 0 ? "an unknown number of" : fixed2(others).c_str());
   std::printf("| threads | E-step ms | speedup | objective+gradient ms | speedup | identical |\n");
   std::printf("|---:|---:|---:|---:|---:|:---|\n");
   const double e1 = median(te[0]), o1 = median(to[0]);
