@@ -345,13 +345,14 @@ class Model {
       }
       f += n * (m + std::log(z));
       const double bw = b * weight_[j];
-      for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
-        f -= bw * d_.sc_n[c] * As[d_.sc_action[c]];
+      const int pu = d_.su_unit[u];
+      for (int c = d_.uc_off[pu]; c < d_.uc_off[pu + 1]; ++c)
+        f -= bw * d_.c_n[c] * As[d_.c_action[c]];
       if (grad) {
         const double wgt = n * b / z;
         for (int a = 0; a < K; ++a) gs[a] += wgt * p[a];
-        for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
-          gs[d_.sc_action[c]] -= bw * d_.sc_n[c];
+        for (int c = d_.uc_off[pu]; c < d_.uc_off[pu + 1]; ++c)
+          gs[d_.c_action[c]] -= bw * d_.c_n[c];
       }
     }
     f_blk_[i] = f;
