@@ -7,15 +7,19 @@
 #' @param Q numeric S x K matrix.
 #' @param available logical S x K matrix (default: all TRUE).
 #' @param eps small positive constant of the normalisation.
+#' @param global `NULL` for the per-state scaling, or a logical vector over
+#'   the states: one RMS over the states marked TRUE (each weighing the same)
+#'   scales every state (`normalise = "global"`).
 #' @return numeric S x K matrix with the dimnames of `Q`.
 #' @noRd
-identified_advantage <- function(Q, available = NULL, eps = 1e-8) {
+identified_advantage <- function(Q, available = NULL, eps = 1e-8, global = NULL) {
   if (is.null(available)) available <- matrix(TRUE, nrow(Q), ncol(Q))
   Qm <- Q
   Qm[!available] <- NA_real_
   k <- rowSums(available)
   centred <- Qm - rowSums(Qm, na.rm = TRUE) / k
-  rho <- sqrt(rowSums(centred^2, na.rm = TRUE) / k + eps)
+  ms <- rowSums(centred^2, na.rm = TRUE) / k
+  rho <- if (is.null(global)) sqrt(ms + eps) else sqrt(mean(ms[global]) + eps)
   A <- centred / rho
   A[!available] <- 0
   dimnames(A) <- dimnames(Q)

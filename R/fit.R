@@ -76,7 +76,7 @@
 #'   specification's) centres Q over each state's choice set and scales it to
 #'   unit root-mean-square per state, so every state weighs the same;
 #'   `"global"` centres per state but uses one root-mean-square over all
-#'   visited states (weighted by their decisions), so states keep their
+#'   states with decisions (each weighing the same), so states keep their
 #'   stakes and near-indifferent states carry little weight.
 #' @param task `NULL`, or with `q = "task"` an [rlpsy_task()] whose soft-Q
 #'   values (by [rlpsy_soft_q()] with `gamma` and `tau`) are Q; its labels must

@@ -118,6 +118,10 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #'   be `NA`.
 #' @param eps the small constant of the advantage normalisation
 #'   (\eqn{A = c / \sqrt{\mathrm{mean}(c^2) + \varepsilon}}).
+#' @param normalise `"state"` (default) scales the centred Q to unit
+#'   root-mean-square in each state; `"global"` uses one root-mean-square
+#'   over all non-terminal states (as [rlpsy_fit()] with
+#'   `normalise = "global"` does over the states with decisions).
 #'
 #' @return A data frame with one row per decision, participant by
 #'   participant in time order, with columns
@@ -156,7 +160,7 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #' head(attr(sim, "beta"))
 #' @export
 rlpsy_simulate <- function(task, beta, n_decisions, gamma = 0.9, tau = 1,
-                           Q = NULL, eps = 1e-8) {
+                           Q = NULL, eps = 1e-8, normalise = c("state", "global")) {
   task_check(task)
   beta <- sim_check_beta(beta)
   sim_check_number(n_decisions, "n_decisions", "a single positive whole number",
@@ -173,7 +177,9 @@ rlpsy_simulate <- function(task, beta, n_decisions, gamma = 0.9, tau = 1,
                                             trim = TRUE), " decisions"),
                "Simulate fewer participants or decisions at a time.")
   Q <- if (is.null(Q)) rlpsy_soft_q(task, gamma, tau) else sim_check_q(Q, task)
-  A <- identified_advantage(Q, task$available, eps)
+  normalise <- check_choice(normalise, c("state", "global"), "normalise")
+  A <- identified_advantage(Q, task$available, eps,
+                            global = if (normalise == "global") !task$terminal)
   A[task$terminal, ] <- 0
   A[!task$available] <- 0
   tr <- task$transitions

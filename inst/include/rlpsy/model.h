@@ -4,7 +4,7 @@
 //   c(s,a) = Q(s,a) - mean_a Q(s,a),  rho(s) = sqrt(mean_a c(s,a)^2 + eps),
 //   A(s,a) = c(s,a) / rho(s)                     (identified advantage)
 // or, with global normalisation, one rho for all states:
-//   rho^2 = sum_s n_s mean_a c(s,a)^2 / sum_s n_s + eps  (n_s: decisions in s)
+//   rho^2 = mean over the states with decisions of mean_a c(s,a)^2, + eps
 //   V(s)   = tau * log sum_a exp(Q(s,a) / tau)    (soft value; 0 after d = 1)
 //   dbar(s,a) = Q(s,a) - mean over the pair's decisions of r + gamma (1 - d) V(s')
 //   J = sum_t -log softmax(beta_j A(s_t, .))[a_t]
@@ -287,15 +287,16 @@ class Model {
   }
 
   // With global normalisation, rescale every state's A from its own rho(s)
-  // to the one rho of all visited states, rho^2 = sum_s n_s ms_s / N + eps
-  // (unweighted over all states when no decision was logged). Serial and in
-  // state order, so the result does not depend on the number of threads.
+  // to the one rho of all visited states, each weighing the same:
+  // rho^2 = mean over states with decisions of ms_s + eps (over all states
+  // when no decision was logged). Serial and in state order, so the result
+  // does not depend on the number of threads.
   void normalise_globally() {
     if (!set_.global_norm) return;
     const int S = d_.S, K = d_.K;
     double num = 0.0, den = 0.0;
     for (int s = 0; s < S; ++s) {
-      const double wt = d_.N > 0 ? d_.n_s[s] : 1.0;
+      const double wt = d_.N == 0 || d_.n_s[s] > 0 ? 1.0 : 0.0;
       num += wt * ms_[s];
       den += wt;
     }
@@ -307,7 +308,8 @@ class Model {
       rho_[s] = rho;
     }
     gw_global_.resize(S);
-    for (int s = 0; s < S; ++s) gw_global_[s] = (d_.N > 0 ? d_.n_s[s] : 1.0) / den;
+    for (int s = 0; s < S; ++s)
+      gw_global_[s] = (d_.N == 0 || d_.n_s[s] > 0 ? 1.0 : 0.0) / den;
   }
 
   // Advantage and soft value V(s) of state s.
@@ -432,7 +434,7 @@ class Model {
   // Gradient with respect to Q(s, .): behaviour through the normalisation
   // Jacobian, dQ_b = (gA_b - A_b sum_k(A_k gA_k) / K_s) / rho(s) per state,
   // or dQ_b = (gA_b - A_b w_s G / K_s) / rho with global normalisation
-  // (G = sum over all states of A gA, w_s = n_s / N); soft value
+  // (G = sum over all states of A gA, w_s = 1 / #visited states); soft value
   // dV(s) * softmax(Q(s,.)/tau); CQL lambda_cql (n_s softmax(Q) - n_sa).
   void state_grad(size_t s, double G, double* dQ, double* p) const {
     const int K = d_.K;
@@ -464,7 +466,7 @@ class Model {
   Settings set_;
   TabularQ q_;
   std::vector<double> Q_, A_, gA_, rho_, ms_, amax_, V_, dV_, beta_, weight_;
-  std::vector<double> gw_global_;  // n_s / N, with global normalisation
+  std::vector<double> gw_global_;  // 1 / #visited (0 unvisited), global norm.
   std::vector<double> f_blk_, g_blk_;  // per-block behaviour partials
 };
 
