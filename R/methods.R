@@ -24,7 +24,7 @@
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' fit
 #' print(fit, digits = 5)
@@ -181,7 +181,7 @@ describe_convergence <- function(fit) {
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' s <- summary(fit)
 #' s
@@ -428,7 +428,7 @@ print_table <- function(m, digits) {
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' head(coef(fit))
 #' head(coef(fit, type = "log"))
@@ -546,7 +546,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' logLik(fit)
 #' nobs(fit)

@@ -77,7 +77,7 @@
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' # choice probabilities and most probable actions
 #' nd <- data.frame(participant = c("p0001", "p0002"), state = "r1c1")

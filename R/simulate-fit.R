@@ -38,7 +38,7 @@
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
-#'                  reward = "reward", gamma = 0.9,
+#'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' sims <- simulate(fit, nsim = 3, seed = 1)
 #' head(sims)
