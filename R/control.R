@@ -72,6 +72,12 @@
 #' @param flat_tol a visited state whose task values spread (root-mean-square
 #'   over its choice set, centred) less than `flat_tol` value units is
 #'   reported as near-flat (see the diagnostics in [summary.rlpsy_fit()]).
+#' @param flat_states `"keep"` (default) or `"drop"`: with `"drop"`, the
+#'   decisions in near-flat states get zero weight in the behaviour term (so
+#'   in every beta); they still inform the task's values. Per-state
+#'   normalisation scales a state whose values hardly differ to the same
+#'   unit as any other, so its advantage is mostly noise at full weight;
+#'   `normalise = "global"` in [rlpsy_fit()] is the smooth alternative.
 #' @param threads number of threads for the E-step and the objective. Results
 #'   do not depend on it.
 #' @param verbose print one line per EM iteration.
@@ -103,6 +109,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           prior = "empirical", max_iter = 500L, tol = 1e-9,
                           tol_z = 1e-4, mstep_iter = 50L, estep_iter = 100L,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
+                          flat_states = c("keep", "drop"),
                           threads = default_threads(), verbose = FALSE,
                           progress = interactive() && !verbose, ...) {
   check_no_unknown_settings(...)
@@ -121,6 +128,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     estep_tol = check_number(estep_tol, "estep_tol", min = 0, open = TRUE),
     eps = check_number(eps, "eps", min = 0, open = TRUE),
     flat_tol = check_number(flat_tol, "flat_tol", min = 0, max = 1),
+    flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = check_count(threads, "threads", min = 1, max = 1024),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress")

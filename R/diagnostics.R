@@ -82,7 +82,8 @@ warn_identification <- function(d) {
       "In ", nrow(d$flat_states), " state(s) the task's values hardly differ ",
       "(spread below ", "flat_tol of the value unit): ", show_values(d$flat_states$state),
       ". Per-state normalisation gives them full weight; use normalise = \"global\" ",
-      "to weigh states by their stakes."))
+      "to weigh states by their stakes, or rlpsy_control(flat_states = \"drop\") ",
+      "to leave them out of the behaviour term."))
   }
   if (isTRUE(d$entropy_ratio > 1)) {
     msg <- c(msg, sprintf(paste0(

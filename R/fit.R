@@ -183,8 +183,12 @@ prior_for_data <- function(ctrl, enc) {
 #' penalty weights, the C++ core and the starting values.
 #' @noRd
 prepare_fit <- function(enc, spec, ctrl, start) {
+  # choice sets start from the user's `available` (kept in the fit's data,
+  # so that refits of a fit's data, e.g. split halves, start from it too)
+  if (is.null(enc$available_user)) enc$available_user <- enc$available
+  enc$available <- enc$available_user
   cs <- choice_sets(enc, keep_all = !is.null(spec$task))
-  available_given <- !all(enc$available)
+  available_given <- !all(enc$available_user)
   enc$available <- cs$available
   settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = 1)
   core <- core_new(enc, settings)
@@ -192,6 +196,14 @@ prepare_fit <- function(enc, spec, ctrl, start) {
   unit <- if (is.null(enc$reward)) 1 else value_unit(task_Q, enc)
   settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = unit)
   core_set_settings(core, settings)
+  if (ctrl$flat_states == "drop" && !is.null(task_Q)) {
+    flat <- flat_states(task_Q, enc, unit, ctrl$flat_tol)$state
+    if (length(flat)) {
+      # their decisions still count for the task's values, not for beta
+      enc$behaviour_states <- !enc$states %in% flat
+      core <- core_new(enc, settings)
+    }
+  }
   state0 <- initial_state(enc, ctrl, task_Q, start)
   list(enc = enc, core = core, settings = settings, spec = spec, task_Q = task_Q,
        unit = unit, never_taken = cs$never_taken,

@@ -133,6 +133,13 @@ SEXP core_new(List enc, List settings) {
   raw.next_state = next_state.begin();
   raw.done = done.begin();
   raw.available = available.begin();
+  LogicalVector behaviour;
+  if (enc.containsElementNamed("behaviour_states") &&
+      !Rf_isNull(enc["behaviour_states"])) {
+    behaviour = enc["behaviour_states"];
+    if (behaviour.size() != raw.n_states) stop("internal: behaviour_states has the wrong length");
+    raw.behaviour = behaviour.begin();
+  }
   NumericVector reward;
   if (!Rf_isNull(enc["reward"])) {
     reward = enc["reward"];

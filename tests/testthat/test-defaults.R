@@ -124,6 +124,15 @@ test_that("near-flat states are reported, and only they", {
   expect_warning(fit2 <- task_fit(flat), "hardly differ",
                  class = "rlpsy_warning_identification")
   expect_identical(fit2$diagnostics$flat_states$state, "1")
+  # flat_states = "drop": the flat state's choices no longer move any beta
+  # (its decisions still count for the task's values)
+  shuffled <- flat
+  set.seed(27)
+  shuffled$action[i] <- sample(shuffled$action[i])
+  drop <- function(d) suppressWarnings(task_fit(d, control = list(flat_states = "drop")))
+  expect_equal(drop(shuffled)$z, drop(flat)$z, tolerance = 1e-6)
+  keep <- function(d) suppressWarnings(task_fit(d))
+  expect_gt(max(abs(keep(shuffled)$z - keep(flat)$z)), 1e-3)
 })
 
 test_that("an entropy bonus that outweighs the reward is reported only with terminal decisions", {

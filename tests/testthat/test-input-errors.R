@@ -134,6 +134,7 @@ test_that("rlpsy_control rejects bad settings, naming the setting and value", {
     estep_tol = list(0, -1),
     eps = list(0, -1, Inf),
     flat_tol = list(-1, 2, NA, "a"),
+    flat_states = list("none", 1, NA),
     verbose = list(NA, "yes", c(TRUE, FALSE)),
     progress = list(NA, 1),
     prior = list("eb", c(1, 2), c(mu = 0, sigma = 0), c(mu = 0, sigma = -1),

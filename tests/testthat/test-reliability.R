@@ -114,7 +114,9 @@ test_that("participants with fewer than 2 decisions are left out with a message"
   one <- sims[sims$participant == "p001", ][1, ]
   one$participant <- "solo"
   fit <- fit_people(rbind(sims[sims$participant %in% sprintf("p%03d", 1:40), ], one))
-  expect_message(rel <- rlpsy_reliability(fit, "split-half", seed = 1),
+  # (20-30 decisions per half: some halves depart from the task's values and
+  # say so; only the message matters here)
+  expect_message(rel <- suppressWarnings(rlpsy_reliability(fit, "split-half", seed = 1)),
                  "1 participant has fewer than 2 decisions")
   expect_identical(rel$n, 40L)
   expect_identical(attr(rel, "halves")$dropped, "solo")

@@ -30,6 +30,8 @@ struct RawDecisions {
   const int* done = nullptr;        // length N, 0/1
   const double* reward = nullptr;   // length N, or nullptr (reward learned)
   const int* available = nullptr;   // S x K, column-major (R layout), 0/1
+  const int* behaviour = nullptr;   // length S, 0/1: states whose decisions
+                                    // enter the behaviour term (nullptr: all)
   long n_decisions() const { return offsets[n_participants]; }
 };
 
@@ -125,6 +127,7 @@ inline Data compress(const RawDecisions& raw) {
     }
     std::sort(touched.begin(), touched.end());
     for (int s : touched) {
+      const size_t first = d.c_action.size();
       double tot = 0.0;
       for (int a = 0; a < K; ++a) {
         double& c = scratch[static_cast<size_t>(s) * K + a];
@@ -136,10 +139,17 @@ inline Data compress(const RawDecisions& raw) {
           c = 0.0;
         }
       }
+      d.n_s[s] += tot;
+      if (raw.behaviour && !raw.behaviour[s]) {
+        // a state given zero weight in the behaviour term: its decisions
+        // count for the task (n_s, n_sa, Bellman tuples), not for beta
+        d.c_action.resize(first);
+        d.c_n.resize(first);
+        continue;
+      }
       d.u_state.push_back(s);
       d.u_n.push_back(tot);
       d.uc_off.push_back(static_cast<int>(d.c_action.size()));
-      d.n_s[s] += tot;
     }
     d.pu_off[j + 1] = static_cast<int>(d.u_state.size());
   }
