@@ -25,7 +25,15 @@
 #'   factors, all levels are kept (those of `state` first, then new levels of
 #'   `next_state`). Otherwise the states are the sorted unique values.
 #' * Actions follow the same rules (factor levels kept; whole numbers
-#'   `>= 1` give `1, ..., max`; otherwise sorted unique values).
+#'   `>= 1` give `1, ..., max`; otherwise sorted unique values), except
+#'   that, when `available` is `NULL`, actions never chosen anywhere in the
+#'   data (unused factor levels, gaps in integer codes such as 1, 2, 10) are
+#'   dropped, with a message: such an action would exist in every state and
+#'   never be chosen, its advantage would drift towards minus infinity and,
+#'   through the unit-RMS scaling of the others, beta would grow without
+#'   bound. The remaining actions keep their labels (codes 1, 2, 10 stay
+#'   "1", "2", "10"; they are not renumbered). To keep an action that exists
+#'   but was never chosen, give `available`.
 #' * If `available` has row (column) names, they are the state (action)
 #'   labels, in that order; every label seen in the data must be among them.
 #'
@@ -58,6 +66,11 @@
 #' Numeric state codes such as 1 and 1e9 count as 1e9 states, because whole
 #' numbers >= 1 are taken to be the codes 1..max; pass such labels as
 #' character instead. There are no warnings.
+#'
+#' A message of class `"rlpsy_message_actions"` (and `"rlpsy_message"`)
+#' names the actions dropped because they were never chosen (see Labels);
+#' silence it with [suppressMessages()], or avoid it with [droplevels()] on
+#' the action column or by giving `available`.
 #'
 #' @param data a data frame (tibbles and other data frame subclasses are
 #'   fine) with one row per decision.
@@ -131,6 +144,7 @@ rlpsy_data <- function(data, participant, state, action, next_state,
   check_available_type(available)
   x <- read_columns(data, columns)
   lab <- encode_labels(x, available)
+  if (is.null(available)) lab <- drop_unchosen_actions(lab, columns)
   avail <- check_available(available, lab, columns)
   build_encoding(x, lab, avail, columns)
 }
@@ -445,7 +459,43 @@ encode_labels <- function(x, available) {
   list(participants = participants$labels, states = states$labels,
        actions = actions$labels,
        participant = codes_of(pp, participants), state = codes_of(sp[[1L]], states),
-       next_state = codes_of(sp[[2L]], states), action = codes_of(ap[[1L]], actions))
+       next_state = codes_of(sp[[2L]], states), action = codes_of(ap[[1L]], actions),
+       action_kind = ap[[1L]]$kind)
+}
+
+#' Drop the actions never chosen anywhere in the data (used when `available`
+#' is NULL: such an action would be available in every state and never
+#' chosen, so its advantage drifts to -Inf and the unit-RMS scaling of the
+#' others lets beta grow without bound). The remaining actions keep their
+#' labels (integer codes are not renumbered); a classed message
+#' ("rlpsy_message_actions") names the dropped ones.
+#' @param lab an [encode_labels()] result.
+#' @return `lab` with `actions` and the `action` codes reduced.
+#' @noRd
+drop_unchosen_actions <- function(lab, columns) {
+  chosen <- tabulate(lab$action + 1L, length(lab$actions)) > 0L
+  if (all(chosen)) return(lab)
+  dropped <- lab$actions[!chosen]
+  lut <- cumsum(chosen) - 1L
+  lab$action <- lut[lab$action + 1L]
+  lab$actions <- lab$actions[chosen]
+  codes <- identical(lab$action_kind, "number")
+  one <- length(dropped) == 1L
+  rlpsy_inform(
+    if (codes) paste0("Action code", if (!one) "s") else
+      paste0("Action", if (!one) "s"), " ",
+    if (codes) show_plain(dropped, max = 10L) else show_values(dropped, max = 10L),
+    " of `action` column \"", columns$action, "\" ", if (one) "is" else "are",
+    " never chosen in the data and ", if (one) "was" else "were",
+    " dropped from the action set (with `available = NULL` every action exists in ",
+    "every state, and one never chosen would inflate beta without bound). ",
+    if (codes) paste0("The other actions keep their codes as labels (",
+                      show_values(lab$actions), "); codes are not renumbered. ")
+    else "Drop unused factor levels with droplevels(), or ",
+    if (codes) "Give" else "give",
+    " `available` to keep actions that exist but were never chosen.",
+    class = "actions")
+  lab
 }
 
 # --- size estimates --------------------------------------------------------------
