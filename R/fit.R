@@ -88,7 +88,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   gamma <- check_number(gamma, "gamma", min = 0)
   if (gamma >= 1) rlpsy_abort("`gamma` must be in [0, 1), not ", gamma, ".")
   tau <- check_number(tau, "tau", min = 1e-100, max = 1e100)
-  enc <- if (inherits(data, "rlpsy_data")) data else
+  enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
   ctrl <- prior_for_data(ctrl, enc)
