@@ -10,6 +10,7 @@
 #include <RcppParallel/TBB.h>
 
 #include <memory>
+#include <thread>
 
 #include "rlpsy/estep.h"
 #include "rlpsy/lbfgs.h"
@@ -66,6 +67,10 @@ struct Core {
 
   // A runner with `threads` threads; the arena is made once per thread count.
   ParallelRunner runner(int threads) {
+    // more threads than the hardware runs would only make TBB warn (R caps
+    // `threads` with a message; results do not depend on the count)
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    if (hw > 0 && threads > hw) threads = hw;
     if (threads <= 1) return ParallelRunner(nullptr);
     if (!arena || arena_threads != threads) {
       arena.reset(new tbb::task_arena(threads));

@@ -120,3 +120,21 @@ test_that("a corrupted rlpsy_data object is an input error, never an internal on
   expect_s3_class(suppressWarnings(fit_enc(enc)), "rlpsy_fit")
 })
 
+# --- item 7: threads ---------------------------------------------------------------
+
+test_that("threads default to the RcppParallel setting and are capped at the hardware", {
+  old <- Sys.getenv("RCPP_PARALLEL_NUM_THREADS", NA)
+  on.exit(if (is.na(old)) Sys.unsetenv("RCPP_PARALLEL_NUM_THREADS") else
+    Sys.setenv(RCPP_PARALLEL_NUM_THREADS = old))
+  RcppParallel::setThreadOptions(numThreads = 1)
+  expect_identical(rlpsy_control()$threads, 1L)
+  hw <- RcppParallel::defaultNumThreads()
+  RcppParallel::setThreadOptions(numThreads = hw + 1)
+  expect_message(ctrl <- rlpsy_control(), class = "rlpsy_message_threads")
+  expect_identical(ctrl$threads, as.integer(hw))
+  RcppParallel::setThreadOptions()
+  expect_identical(rlpsy_control()$threads, as.integer(min(2, hw)))
+  expect_message(ctrl <- rlpsy_control(threads = hw + 3), "using", class = "rlpsy_message_threads")
+  expect_identical(ctrl$threads, as.integer(hw))
+  expect_silent(rlpsy_control(threads = 1))
+})
