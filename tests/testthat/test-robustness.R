@@ -120,6 +120,86 @@ test_that("a corrupted rlpsy_data object is an input error, never an internal on
   expect_s3_class(suppressWarnings(fit_enc(enc)), "rlpsy_fit")
 })
 
+# --- item 4: compact call --------------------------------------------------------
+
+test_that("the call of a fit made by do.call() does not embed the data", {
+  fit <- do.call(rlpsy_fit, list(
+    data = rlpsy_example, participant = "participant", state = "state",
+    action = "action", next_state = "next_state", done = "done", reward = "reward",
+    gamma = 0.9, control = rlpsy_control(threads = 1, progress = FALSE)))
+  txt <- deparse(fit$call)
+  expect_lt(length(txt), 6L)
+  expect_match(paste(txt, collapse = " "), "<data.frame 30000 x 7>", fixed = TRUE)
+  expect_match(paste(txt, collapse = " "), "^rlpsy_fit\\(")
+  expect_lt(length(capture.output(print(fit))), 30L)
+  # an ordinary call is kept as written
+  fit2 <- quiet_fit(rlpsy_example, "participant", "state", "action", "next_state",
+                    "done", "reward", gamma = 0.9)
+  expect_identical(deparse(fit2$call[["control"]]), "control")
+  expect_identical(fit2$call[["gamma"]], 0.9)
+})
+
+# --- item 6: identification ------------------------------------------------------
+
+test_that("identification_participants() finds the three kinds", {
+  d <- data.frame(
+    id = c("one", "one", "single", "priv", "priv", "ok", "ok", "ok", "ok2", "ok2"),
+    s = c("f", "f", "a", "p1", "p2", "a", "a", "b", "a", "b"),
+    a = c("x", "x", "x", "x", "y", "x", "y", "x", "y", "y"),
+    s2 = "a")
+  av <- matrix(TRUE, 5, 2, dimnames = list(c("a", "b", "f", "p1", "p2"), c("x", "y")))
+  av["f", "y"] <- FALSE
+  enc <- rlpsy_data(d, "id", "s", "a", "s2", available = av)
+  ni <- identification_participants(enc)
+  expect_identical(ni$label, c("one", "priv", "single"))
+  expect_identical(ni$reason, c("no_choice", "private_states", "single_decision"))
+  expect_identical(enc$participants[ni$participant], ni$label)
+  expect_identical(names(ni), c("participant", "label", "reason"))
+  # a private state visited repeatedly with different actions informs beta
+  d2 <- rbind(d, data.frame(id = "priv", s = "p1", a = "y", s2 = "a"))
+  expect_false("priv" %in% identification_participants(
+    rlpsy_data(d2, "id", "s", "a", "s2", available = av))$label)
+  expect_identical(nrow(identification_participants(ex_enc())), 0L)
+  expect_rlpsy_input_error(identification_participants(d), "`enc`")
+})
+
+test_that("a fit marks non-identified participants with one warning", {
+  set.seed(1)
+  # every decision in a state with a single available action
+  d <- data.frame(id = rep(1:20, each = 30), s = sample.int(5, 600, TRUE), a = 1L,
+                  s2 = sample.int(5, 600, TRUE))
+  av <- matrix(c(TRUE, FALSE), 6, 2, byrow = TRUE, dimnames = list(1:6, 1:2))
+  av[6, ] <- TRUE
+  ctrl <- rlpsy_control(threads = 1, progress = FALSE)
+  w <- expect_warning(fit <- rlpsy_fit(d, "id", "s", "a", "s2", available = av,
+                                       gamma = 0.5, control = ctrl),
+                      class = "rlpsy_warning_identification")
+  expect_match(conditionMessage(w), "20 of 20 participants", fixed = TRUE)
+  expect_match(conditionMessage(w), "\"5\" and 15 more", fixed = TRUE)
+  expect_true(all(fit$participants$status == "not_identified"))
+  expect_match(paste(capture.output(print(fit)), collapse = "\n"), "not identified")
+  # random choosers in states visited once each: reported, not "converged"
+  d <- data.frame(id = rep(1:50, each = 20), s = 1:1000,
+                  a = sample.int(3, 1000, TRUE), s2 = c(2:1000, 1))
+  ws <- list()
+  fit <- withCallingHandlers(
+    rlpsy_fit(d, "id", "s", "a", "s2", gamma = 0.5,
+              control = rlpsy_control(threads = 1, progress = FALSE, max_iter = 30)),
+    warning = function(w) {
+      ws[[length(ws) + 1L]] <<- w
+      invokeRestart("muffleWarning")
+    })
+  cls <- vapply(ws, function(w) class(w)[1], "")
+  expect_identical(sum(cls == "rlpsy_warning_identification"), 1L)
+  expect_true(all(fit$participants$status == "not_identified"))
+  # the example data are identified: no warning of this class
+  fit <- withCallingHandlers(
+    rlpsy_fit(rlpsy_example, "participant", "state", "action", "next_state", "done",
+              "reward", gamma = 0.9, control = ctrl),
+    rlpsy_warning_identification = function(w) stop("unexpected"))
+  expect_false(any(fit$participants$status == "not_identified"))
+})
+
 # --- item 7: threads ---------------------------------------------------------------
 
 test_that("threads default to the RcppParallel setting and are capped at the hardware", {
