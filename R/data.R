@@ -795,6 +795,7 @@ check_encoding <- function(enc, arg = "data") {
     }
   }
   check_encoding_available(enc, S, K, bad)
+  if (!"reward" %in% names(enc)) enc["reward"] <- list(NULL)  # learned reward
   invisible(enc)
 }
 

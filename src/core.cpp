@@ -151,7 +151,7 @@ SEXP core_new(List enc, List settings) {
   raw.done = done.begin();
   raw.available = available.begin();
   NumericVector reward;
-  if (!Rf_isNull(enc["reward"])) {
+  if (enc.containsElementNamed("reward") && !Rf_isNull(enc["reward"])) {
     reward = enc["reward"];
     raw.reward = reward.begin();
   }
