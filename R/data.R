@@ -49,7 +49,10 @@
 #' * a used column has missing values (`NA` or `NaN`): no row is ever dropped
 #'   silently, so remove or fix such rows first;
 #' * a participant, state or action column is of an unsupported type (list,
-#'   complex, logical, date, matrix, ...) or holds numbers that are not whole;
+#'   complex, logical, date, matrix, `integer64`, ...), holds numbers that
+#'   are not whole, or numbers of 2^53 or more in absolute value (doubles
+#'   cannot tell such labels apart: pass them as character);
+#' * a label column has empty strings `""` (the message names the rows);
 #' * `done` is neither logical nor numeric with values 0 and 1 only;
 #' * `reward` is not numeric, has infinite values or values larger than
 #'   1e100 in absolute value (rescale such rewards);

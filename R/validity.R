@@ -84,9 +84,14 @@
 #'
 #' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) when
-#' * `criterion` is not numeric or logical, is not named by participant, or
-#'   is a data frame without the `by` column or without a single usable
-#'   criterion column;
+#' * `criterion` is not numeric or logical (an `integer64` vector is named
+#'   as such), is not named by participant, or is a data frame without the
+#'   `by` column or without a single usable criterion column;
+#' * the `by` column has missing or empty ids, numbers that are not whole or
+#'   of 2^53 or more, or is of class `integer64` (convert it with
+#'   `as.character()`). Numeric ids are labelled as in the fit ("100000",
+#'   never "1e+05"); names of a criterion vector written "1e+05" by
+#'   `as.character()` are matched to such ids too;
 #' * a participant appears more than once in `criterion` or in the scores
 #'   (the message names them);
 #' * fewer than 3 participants remain after matching and removing `NA`s;
