@@ -79,7 +79,11 @@
 #'   unit as any other, so its advantage is mostly noise at full weight;
 #'   `normalise = "global"` in [rlpsy_fit()] is the smooth alternative.
 #' @param threads number of threads for the E-step and the objective. Results
-#'   do not depend on it.
+#'   do not depend on it. The default is the setting of
+#'   [RcppParallel::setThreadOptions()] (the environment variable
+#'   `RCPP_PARALLEL_NUM_THREADS`) when there is one, else 2; more threads
+#'   than the machine has (`RcppParallel::defaultNumThreads()`) are capped,
+#'   with a message.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).
@@ -100,7 +104,9 @@
 #'   `NA`, `NaN` or infinite, or is out of range (negative lambdas,
 #'   `threads < 1`, tolerances below 0, `eps <= 0`, ...), and when an unknown
 #'   setting is given (to `rlpsy_control()` or in a list passed as `control`
-#'   to [rlpsy_fit()]). There are no warnings.
+#'   to [rlpsy_fit()]). There are no warnings. A message of class
+#'   `rlpsy_message_threads` says when `threads` was capped at the number of
+#'   hardware threads.
 #' @examples
 #' rlpsy_control(lambda_bell = 2, threads = 1)
 #' rlpsy_control(prior = c(mu = 0, sigma = 1))
@@ -129,17 +135,43 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     eps = check_number(eps, "eps", min = 0, open = TRUE),
     flat_tol = check_number(flat_tol, "flat_tol", min = 0, max = 1),
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
-    threads = check_count(threads, "threads", min = 1, max = 1024),
+    threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress")
   )
   structure(ctrl, class = "rlpsy_control")
 }
 
-#' Number of threads used by default: at most 2, never more than available.
+#' Number of threads used by default: the user's RcppParallel setting
+#' (RcppParallel::setThreadOptions(numThreads = ) sets the environment
+#' variable RCPP_PARALLEL_NUM_THREADS) if there is one, else 2; rlpsy_control()
+#' caps it at the hardware.
 #' @noRd
 default_threads <- function() {
-  as.integer(max(1L, min(2L, RcppParallel::defaultNumThreads())))
+  env <- suppressWarnings(as.integer(Sys.getenv("RCPP_PARALLEL_NUM_THREADS", "")))
+  if (length(env) == 1L && !is.na(env) && env >= 1L) return(min(env, 1024L))
+  as.integer(min(2L, hardware_threads()))
+}
+
+#' Number of hardware threads (what TBB would use), at least 1
+#' @noRd
+hardware_threads <- function() {
+  n <- tryCatch(RcppParallel::defaultNumThreads(), error = function(e) NA)
+  if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 1) 1L else as.integer(n)
+}
+
+#' Cap a thread count at the hardware, with a message (class
+#' rlpsy_message_threads) when it is more: TBB would warn on stderr and the
+#' extra threads would only compete for the same cores.
+#' @noRd
+cap_threads <- function(threads) {
+  hw <- hardware_threads()
+  if (threads <= hw) return(threads)
+  rlpsy_inform("`threads` = ", threads, " is more than the ", hw, " thread",
+               if (hw > 1L) "s", " this machine runs at once ",
+               "(RcppParallel::defaultNumThreads()); using ", hw, ".",
+               class = "threads")
+  hw
 }
 
 #' Turn what the user passed as `control` into a validated rlpsy_control

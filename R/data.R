@@ -25,7 +25,15 @@
 #'   factors, all levels are kept (those of `state` first, then new levels of
 #'   `next_state`). Otherwise the states are the sorted unique values.
 #' * Actions follow the same rules (factor levels kept; whole numbers
-#'   `>= 1` give `1, ..., max`; otherwise sorted unique values).
+#'   `>= 1` give `1, ..., max`; otherwise sorted unique values), except
+#'   that, when `available` is `NULL`, actions never chosen anywhere in the
+#'   data (unused factor levels, gaps in integer codes such as 1, 2, 10) are
+#'   dropped, with a message: such an action would exist in every state and
+#'   never be chosen, its advantage would drift towards minus infinity and,
+#'   through the unit-RMS scaling of the others, beta would grow without
+#'   bound. The remaining actions keep their labels (codes 1, 2, 10 stay
+#'   "1", "2", "10"; they are not renumbered). To keep an action that exists
+#'   but was never chosen, give `available`.
 #' * If `available` has row (column) names, they are the state (action)
 #'   labels, in that order; every label seen in the data must be among them.
 #'
@@ -41,7 +49,10 @@
 #' * a used column has missing values (`NA` or `NaN`): no row is ever dropped
 #'   silently, so remove or fix such rows first;
 #' * a participant, state or action column is of an unsupported type (list,
-#'   complex, logical, date, matrix, ...) or holds numbers that are not whole;
+#'   complex, logical, date, matrix, `integer64`, ...), holds numbers that
+#'   are not whole, or numbers of 2^53 or more in absolute value (doubles
+#'   cannot tell such labels apart: pass them as character);
+#' * a label column has empty strings `""` (the message names the rows);
 #' * `done` is neither logical nor numeric with values 0 and 1 only;
 #' * `reward` is not numeric, has infinite values or values larger than
 #'   1e100 in absolute value (rescale such rewards);
@@ -58,6 +69,11 @@
 #' Numeric state codes such as 1 and 1e9 count as 1e9 states, because whole
 #' numbers >= 1 are taken to be the codes 1..max; pass such labels as
 #' character instead. There are no warnings.
+#'
+#' A message of class `"rlpsy_message_actions"` (and `"rlpsy_message"`)
+#' names the actions dropped because they were never chosen (see Labels);
+#' silence it with [suppressMessages()], or avoid it with [droplevels()] on
+#' the action column or by giving `available`.
 #'
 #' @param data a data frame (tibbles and other data frame subclasses are
 #'   fine) with one row per decision.
@@ -131,6 +147,7 @@ rlpsy_data <- function(data, participant, state, action, next_state,
   check_available_type(available)
   x <- read_columns(data, columns)
   lab <- encode_labels(x, available)
+  if (is.null(available)) lab <- drop_unchosen_actions(lab, columns)
   avail <- check_available(available, lab, columns)
   build_encoding(x, lab, avail, columns)
 }
@@ -186,11 +203,18 @@ describe_type <- function(x) {
   paste0("a ", typeof(x), " vector", if (len != 1L) paste0(" of length ", len))
 }
 
-#' TRUE for a plain integer or double vector (no dim, not a date/factor)
+#' TRUE for a plain integer or double vector (no dim, not a date/factor,
+#' not a bit64::integer64, whose doubles hold the bits of 64-bit integers)
 #' @noRd
 is_plain_number <- function(x) {
-  (is.integer(x) || is.double(x)) && is.numeric(x) && is.null(dim(x))
+  (is.integer(x) || is.double(x)) && is.numeric(x) && is.null(dim(x)) &&
+    !inherits(x, "integer64")
 }
+
+#' Largest whole number up to which every whole double is exact: labels
+#' beyond it would silently merge (2^53 + 1 is stored as 2^53).
+#' @noRd
+max_exact_whole <- 2^53
 
 #' Where a column lives, for messages: "`state` column \"s\""
 #' @noRd
@@ -215,11 +239,16 @@ check_label_column <- function(x, where) {
   if (is.logical(x) && is.null(dim(x)) && length(x) > 0L && all(is.na(x))) {
     check_no_na(x, where)
   }
+  if (inherits(x, "integer64")) {
+    rlpsy_abort(where, " is of class <integer64> (package bit64), which rlpsy ",
+                "does not read: convert it with as.character() first.")
+  }
   if (!(is.factor(x) || (is.character(x) && is.null(dim(x))) || is_plain_number(x))) {
     rlpsy_abort(where, " must be integer, whole-number double, factor or ",
                 "character, not ", describe_type(x), ".")
   }
   check_no_na(x, where)
+  check_no_empty_label(x, where)
   if (is.double(x) && length(x) > 0L &&
       (any(is.infinite(c(min(x), max(x)))) || any(x != trunc(x)))) {
     bad <- which(!is.finite(x) | x != trunc(x))
@@ -227,7 +256,31 @@ check_label_column <- function(x, where) {
                 show_rows(bad), " ", if (length(bad) == 1L) "has " else "have ",
                 show_values(x[bad]), ".")
   }
+  if (is.double(x) && length(x) > 0L && max(abs(range(x))) >= max_exact_whole) {
+    bad <- which(abs(x) >= max_exact_whole)
+    rlpsy_abort(where, " holds numbers of 2^53 (9007199254740992) or more in ",
+                "absolute value, which doubles cannot tell apart (2^53 + 1 is ",
+                "stored as 2^53), so different labels would merge: ", show_rows(bad),
+                " ", if (length(bad) == 1L) "has " else "have ",
+                show_plain(format_whole(x[bad])), ". Pass such labels as character.")
+  }
   invisible(x)
+}
+
+#' Stop if a character or factor label column has empty strings ""
+#' @noRd
+check_no_empty_label <- function(x, where) {
+  empty <- if (is.factor(x)) {
+    lev <- which(levels(x) == "")
+    if (length(lev) == 0L) return(invisible())
+    which(unclass(x) %in% lev)
+  } else if (is.character(x)) {
+    if (!any(x == "")) return(invisible())
+    which(x == "")
+  }
+  if (length(empty) == 0L) return(invisible())
+  rlpsy_abort(where, " has empty labels (\"\") in ", show_rows(empty), ": every ",
+              "label must be a non-empty string; recode them first.")
 }
 
 #' Check and convert a done column to integer 0/1
@@ -303,6 +356,19 @@ format_whole <- function(v) {
   v <- as.double(v)
   v[v == 0] <- 0
   sprintf("%.0f", v)
+}
+
+#' Labels of a participant, state or action vector as rlpsy writes them,
+#' the same for the data of a fit and for anything matched against it
+#' (newdata, a criterion): factors by level, whole-number doubles as
+#' "100000" (never "1e+05"), after the checks of the data columns.
+#' @param where where the vector comes from, for messages.
+#' @noRd
+label_strings <- function(x, where) {
+  check_label_column(x, where)
+  if (is.factor(x)) return(as.character(x))
+  if (is.character(x)) return(x)
+  format_whole(x)
 }
 
 #' Index a label column by its distinct values
@@ -445,7 +511,43 @@ encode_labels <- function(x, available) {
   list(participants = participants$labels, states = states$labels,
        actions = actions$labels,
        participant = codes_of(pp, participants), state = codes_of(sp[[1L]], states),
-       next_state = codes_of(sp[[2L]], states), action = codes_of(ap[[1L]], actions))
+       next_state = codes_of(sp[[2L]], states), action = codes_of(ap[[1L]], actions),
+       action_kind = ap[[1L]]$kind)
+}
+
+#' Drop the actions never chosen anywhere in the data (used when `available`
+#' is NULL: such an action would be available in every state and never
+#' chosen, so its advantage drifts to -Inf and the unit-RMS scaling of the
+#' others lets beta grow without bound). The remaining actions keep their
+#' labels (integer codes are not renumbered); a classed message
+#' ("rlpsy_message_actions") names the dropped ones.
+#' @param lab an [encode_labels()] result.
+#' @return `lab` with `actions` and the `action` codes reduced.
+#' @noRd
+drop_unchosen_actions <- function(lab, columns) {
+  chosen <- tabulate(lab$action + 1L, length(lab$actions)) > 0L
+  if (all(chosen)) return(lab)
+  dropped <- lab$actions[!chosen]
+  lut <- cumsum(chosen) - 1L
+  lab$action <- lut[lab$action + 1L]
+  lab$actions <- lab$actions[chosen]
+  codes <- identical(lab$action_kind, "number")
+  one <- length(dropped) == 1L
+  rlpsy_inform(
+    if (codes) paste0("Action code", if (!one) "s") else
+      paste0("Action", if (!one) "s"), " ",
+    if (codes) show_plain(dropped, max = 10L) else show_values(dropped, max = 10L),
+    " of `action` column \"", columns$action, "\" ", if (one) "is" else "are",
+    " never chosen in the data and ", if (one) "was" else "were",
+    " dropped from the action set (with `available = NULL` every action exists in ",
+    "every state, and one never chosen would inflate beta without bound). ",
+    if (codes) paste0("The other actions keep their codes as labels (",
+                      show_values(lab$actions), "); codes are not renumbered. ")
+    else "Drop unused factor levels with droplevels(), or ",
+    if (codes) "Give" else "give",
+    " `available` to keep actions that exist but were never chosen.",
+    class = "actions")
+  lab
 }
 
 # --- size estimates --------------------------------------------------------------
@@ -638,6 +740,120 @@ build_encoding <- function(x, lab, avail, columns) {
     reward = if (!is.null(x$reward)) { if (is.null(ord)) x$reward else x$reward[ord] },
     available = avail, row = if (is.null(ord)) seq_len(n) else ord, columns = columns
   ), class = "rlpsy_data")
+}
+
+#' Cheap re-validation of an rlpsy_data object made elsewhere (it may have
+#' been modified after rlpsy_data() made it): field types, lengths, offsets,
+#' code ranges, flags, rewards and `available`, in O(N) without sorting, so
+#' that the C++ core never reads out of bounds.
+#' @param enc the object; @param arg its argument name, for messages.
+#' @return `enc`, invisibly.
+#' @noRd
+check_encoding <- function(enc, arg = "data") {
+  bad <- function(...) {
+    rlpsy_abort("`", arg, "` is an rlpsy_data object that is not valid ",
+                "(was it modified after rlpsy_data() made it?): ", ...,
+                " Rebuild it with rlpsy_data().")
+  }
+  need <- c("participants", "states", "actions", "n_decisions", "n_participants",
+            "n_states", "n_actions", "offsets",
+            "participant", "state", "action", "next_state", "done", "available")
+  if (!is.list(enc)) bad("it is ", describe_type(unclass(enc)), ", not a list.")
+  miss <- setdiff(need, names(enc))
+  if (length(miss) > 0L) bad("it lacks the field", if (length(miss) > 1L) "s", " ",
+                             show_values(miss), ".")
+  J <- check_encoding_labels(enc, "participants", bad)
+  S <- check_encoding_labels(enc, "states", bad)
+  K <- check_encoding_labels(enc, "actions", bad)
+  N <- enc$n_decisions
+  if (!is_plain_number(N) || length(N) != 1L || is.na(N) || N < 1 ||
+      N != trunc(N) || N > .Machine$integer.max) {
+    bad("field `n_decisions` must be a positive count, not ", describe_type(N), ".")
+  }
+  for (f in c("n_participants", "n_states", "n_actions")) {
+    v <- enc[[f]]
+    want <- c(n_participants = J, n_states = S, n_actions = K)[[f]]
+    if (!is_plain_number(v) || length(v) != 1L || is.na(v) || v != want) {
+      bad("field `", f, "` must be ", want, " (the number of labels), not ",
+          if (is_plain_number(v) && length(v) == 1L) v else describe_type(v), ".")
+    }
+  }
+  check_encoding_offsets(enc$offsets, J, N, bad)
+  codes <- list(participant = J, state = S, action = K, next_state = S)
+  for (f in names(codes)) check_encoding_codes(enc[[f]], f, N, codes[[f]], bad)
+  if (!identical(enc$participant, rep.int(seq_len(J) - 1L, diff(enc$offsets)))) {
+    bad("field `participant` does not agree with `offsets`.")
+  }
+  check_encoding_codes(enc$done, "done", N, 2L, bad)
+  if (!is.null(enc$reward)) {
+    r <- enc$reward
+    if (!is_plain_number(r) || !is.double(r) || length(r) != N) {
+      bad("field `reward` must be a double vector of length ", N, " (one per ",
+          "decision), not ", describe_type(r), ".")
+    }
+    out <- which(!is.finite(r) | abs(r) > max_abs_reward)
+    if (length(out) > 0L) {
+      bad("field `reward` has non-finite or too large values at positions ",
+          show_values(out), ".")
+    }
+  }
+  check_encoding_available(enc, S, K, bad)
+  if (!"reward" %in% names(enc)) enc["reward"] <- list(NULL)  # learned reward
+  invisible(enc)
+}
+
+#' Check one label field of an encoding; returns its length
+#' @noRd
+check_encoding_labels <- function(enc, f, bad) {
+  v <- enc[[f]]
+  if (!is.character(v) || length(v) < 1L || anyNA(v) || any(v == "") ||
+      anyDuplicated(v) > 0L) {
+    bad("field `", f, "` must be distinct non-empty strings, not ", describe_type(v), ".")
+  }
+  length(v)
+}
+
+#' Check the offsets of an encoding: 0 = o[1] <= ... <= o[J + 1] = N
+#' @noRd
+check_encoding_offsets <- function(o, J, N, bad) {
+  if (!is.integer(o) || length(o) != J + 1L || anyNA(o) || o[1L] != 0L ||
+      o[J + 1L] != N || is.unsorted(o)) {
+    bad("field `offsets` must be J + 1 = ", J + 1L, " non-decreasing integers ",
+        "from 0 to n_decisions = ", N, ".")
+  }
+}
+
+#' Check a vector of 0-based codes of an encoding: integer, length N, in [0, n)
+#' @noRd
+check_encoding_codes <- function(v, f, N, n, bad) {
+  if (!is.integer(v) || length(v) != N || !is.null(dim(v))) {
+    bad("field `", f, "` must be an integer vector of length ", N, " (one per ",
+        "decision), not ", describe_type(v), ".")
+  }
+  out <- which(is.na(v) | v < 0L | v >= n)
+  if (length(out) > 0L) {
+    bad("field `", f, "` has codes outside 0..", n - 1L, " at positions ",
+        show_values(out), ": ", show_values(v[out]), ".")
+  }
+}
+
+#' Check the `available` matrix of an encoding and the chosen actions
+#' @noRd
+check_encoding_available <- function(enc, S, K, bad) {
+  av <- enc$available
+  if (!is.logical(av) || !is.matrix(av) || nrow(av) != S || ncol(av) != K || anyNA(av)) {
+    bad("field `available` must be a logical ", S, " x ", K, " matrix without NA, ",
+        "not ", describe_type(av), if (is.matrix(av)) paste0(" (", nrow(av), " x ",
+        ncol(av), ")"), ".")
+  }
+  if (any(rowSums(av) == 0)) bad("field `available` leaves a state without actions.")
+  if (!all(av)) {
+    off <- which(!av[enc$state + S * enc$action + 1L])
+    if (length(off) > 0L) {
+      bad("field `available` marks chosen actions as unavailable at positions ",
+          show_values(off), ".")
+    }
+  }
 }
 
 #' @export

@@ -67,10 +67,12 @@ flat_states <- function(Q, enc, unit, tol) {
 }
 
 #' One warning (class rlpsy_warning_identification) naming each problem the
-#' diagnostics found and its remedy
+#' diagnostics found and its remedy; `participants` is the message about
+#' participants whose beta the data cannot identify (see
+#' mark_not_identified()), or NULL
 #' @noRd
-warn_identification <- function(d) {
-  msg <- character()
+warn_identification <- function(d, participants = NULL) {
+  msg <- participants
   if (isTRUE(d$task_consistency < 0.99)) {
     msg <- c(msg, sprintf(paste0(
       "The fitted advantage departs from the task's (task consistency %.3f < 0.99): ",

@@ -28,6 +28,18 @@ rlpsy_warn <- function(..., class = "numerical", call = NULL) {
   warning(cond)
 }
 
+#' Signal an rlpsy message (a classed condition: muffle it with
+#' suppressMessages(), or catch it by its class "rlpsy_message_<kind>")
+#' @inheritParams rlpsy_abort
+#' @noRd
+rlpsy_inform <- function(..., class) {
+  cond <- structure(
+    class = c(paste0("rlpsy_message_", class), "rlpsy_message", "message", "condition"),
+    list(message = paste0(..., "\n"), call = NULL)
+  )
+  message(cond)
+}
+
 #' Format the first few offending values for a message
 #'
 #' @param x values (any atomic vector).

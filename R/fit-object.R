@@ -4,6 +4,7 @@
 #' E-step status codes of the C++ core, as labels
 #' @noRd
 estep_status_labels <- c("converged", "max_iter", "non_finite", "stalled")
+# (build_fit adds the level "not_identified": see mark_not_identified())
 
 #' Assemble the rlpsy_fit object and signal convergence and identification
 #' trouble
@@ -23,6 +24,9 @@ build_fit <- function(call, prep, run, ctrl) {
   se <- stats::setNames(e$se, enc$participants)
   prior <- st$prior
   status <- factor(estep_status_labels[e$status + 1L], levels = estep_status_labels)
+  status <- mark_not_identified(status, enc)
+  not_identified <- attr(status, "identification_message")
+  attr(status, "identification_message") <- NULL
   n_j <- diff(enc$offsets)
   prior_j <- (e$z - prior[["mu"]])^2 / (2 * prior[["sigma"]]^2)
   participants <- data.frame(
@@ -36,7 +40,7 @@ build_fit <- function(call, prep, run, ctrl) {
   A[!enc$available] <- 0
   dimnames(A) <- labs
   fit <- list(
-    call = call, beta = exp(z), z = z, se = se, prior = prior,
+    call = compact_call(call), beta = exp(z), z = z, se = se, prior = prior,
     prior_fixed = !is.character(ctrl$prior),
     Q = Q, w = w, reward = if (!is.null(w)) mask_unavailable(tanh(w), enc$available),
     advantage = A, value = soft_value(Q, enc$available, settings$tau),
@@ -49,8 +53,59 @@ build_fit <- function(call, prep, run, ctrl) {
   fit$diagnostics <- diagnose(fit, prep)
   class(fit) <- "rlpsy_fit"
   warn_convergence(fit)
-  warn_identification(fit$diagnostics)
+  warn_identification(fit$diagnostics, not_identified)
   fit
+}
+
+#' The call of a fit with every argument that is not a symbol, a small
+#' constant or a short expression replaced by a placeholder symbol such as
+#' `<data.frame 30000 x 6>`: do.call(rlpsy_fit, list(data = big)) puts the
+#' data themselves into the call, which print() would show in full.
+#' @noRd
+compact_call <- function(call) {
+  if (!is.call(call)) return(call)
+  # do.call(rlpsy_fit, ...) puts the function itself in the call
+  if (is.function(call[[1L]])) call[[1L]] <- as.symbol("rlpsy_fit")
+  if (length(call) < 2L) return(call)
+  for (i in seq_along(call)[-1L]) {
+    arg <- call[[i]]
+    if (is.null(arg) || is.symbol(arg) || is_small_constant(arg)) next
+    if (is.call(arg)) {
+      txt <- deparse(arg, width.cutoff = 500L, nlines = 3L)
+      if (length(txt) == 1L && nchar(txt) <= 120L) next
+    }
+    call[[i]] <- as.symbol(describe_argument(arg))
+  }
+  call
+}
+
+#' TRUE for a short atomic constant without attributes other than names
+#' (a number, a string, c(mu = 0, sigma = 1))
+#' @noRd
+is_small_constant <- function(x) {
+  is.atomic(x) && length(x) <= 5L && all(names(attributes(x)) %in% "names") &&
+    (!is.character(x) || all(nchar(x, allowNA = TRUE) <= 60L, na.rm = TRUE))
+}
+
+#' Short description of a value for compact_call(): "<data.frame 30000 x 6>"
+#' @noRd
+describe_argument <- function(x) {
+  what <- if (inherits(x, "rlpsy_data")) {
+    paste0("rlpsy_data ", x$n_decisions, " decisions")
+  } else if (is.data.frame(x)) {
+    paste0(class(x)[1L], " ", nrow(x), " x ", ncol(x))
+  } else if (is.matrix(x)) {
+    paste0(typeof(x), " matrix ", nrow(x), " x ", ncol(x))
+  } else if (is.call(x)) {
+    "expression"
+  } else if (is.object(x)) {
+    class(x)[1L]
+  } else if (is.list(x)) {
+    paste0("list of ", length(x))
+  } else {
+    paste0(typeof(x), " vector of length ", length(x))
+  }
+  paste0("<", what, ">")
 }
 
 #' Set entries of unavailable actions to NA (for labelled outputs)
@@ -78,7 +133,7 @@ warn_convergence <- function(fit) {
       "EM stopped after %d iterations without meeting the tolerance (see `fit$trace`; raise `max_iter` in rlpsy_control()).",
       fit$iterations))
   }
-  bad <- fit$participants$status != "converged"
+  bad <- !fit$participants$status %in% c("converged", "not_identified")
   if (any(bad)) {
     tab <- table(droplevels(fit$participants$status[bad]))
     msgs <- c(msgs, sprintf(

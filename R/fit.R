@@ -112,6 +112,14 @@
 #' status is in `fit$participants$status`. With a single participant the
 #' empirical-Bayes prior cannot be estimated: the fit uses the fixed prior
 #' \eqn{\log\beta \sim N(0, 1)} and warns (class `rlpsy_warning_prior`).
+#' Participants whose beta the data cannot identify (see
+#' [identification_participants()]) get status `"not_identified"` and one
+#' warning of class `rlpsy_warning_identification` names them. An
+#' `rlpsy_data` object passed as `data` is re-validated (lengths, offsets,
+#' code ranges, flags, rewards, `available`); a modified one gives an error
+#' of class `rlpsy_error_input`. Arguments holding data (as from
+#' [do.call()]) appear in `fit$call` as placeholders such as
+#' `<data.frame 30000 x 7>`.
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
@@ -134,7 +142,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   tau <- check_number(tau, "tau", min = 1e-100, max = 1e100)
   q <- check_choice(q, c("joint", "task"), "q")
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
-  enc <- if (inherits(data, "rlpsy_data")) data else
+  enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)

@@ -43,10 +43,15 @@ print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) 
   cat("Reward:    ", describe_reward(x), "\n", sep = "")
   cat("Model:     gamma = ", f(x$gamma), ", tau = ", f(x$tau), "\n", sep = "")
   cat("EM:        ", describe_convergence(x), "\n", sep = "")
-  bad <- sum(x$participants$status != "converged")
+  bad <- sum(!x$participants$status %in% c("converged", "not_identified"))
   if (bad > 0L) {
     cat("E-step:    did not converge for ", bad, " of ", d$n_participants,
         " participants (see `fit$participants$status`)\n", sep = "")
+  }
+  ni <- sum(x$participants$status == "not_identified")
+  if (ni > 0L) {
+    cat("Identification: beta not identified for ", ni, " of ", d$n_participants,
+        " participants (status \"not_identified\")\n", sep = "")
   }
   cat("Objective: ", f(x$objective[["total"]]), "\n", sep = "")
   cat("beta:      median ", f(q[2L]), " (quartiles ", f(q[1L]), ", ", f(q[3L]),

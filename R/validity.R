@@ -84,9 +84,14 @@
 #'
 #' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) when
-#' * `criterion` is not numeric or logical, is not named by participant, or
-#'   is a data frame without the `by` column or without a single usable
-#'   criterion column;
+#' * `criterion` is not numeric or logical (an `integer64` vector is named
+#'   as such), is not named by participant, or is a data frame without the
+#'   `by` column or without a single usable criterion column;
+#' * the `by` column has missing or empty ids, numbers that are not whole or
+#'   of 2^53 or more, or is of class `integer64` (convert it with
+#'   `as.character()`). Numeric ids are labelled as in the fit ("100000",
+#'   never "1e+05"); names of a criterion vector written "1e+05" by
+#'   `as.character()` are matched to such ids too;
 #' * a participant appears more than once in `criterion` or in the scores
 #'   (the message names them);
 #' * fewer than 3 participants remain after matching and removing `NA`s;
@@ -213,12 +218,28 @@ validity_estimate <- function(x, y, method, conf.level) {
   list(estimate = r, conf.int = ci, p.value = p, statistic = t, df = df, n = n)
 }
 
+#' Names of a criterion vector written by as.character() from numbers
+#' ("1e+05") in the labelling of the fit ("100000"), where that gives a
+#' participant of the fit and the name itself does not
+#' @noRd
+canonical_number_labels <- function(nms, ids) {
+  cand <- which(!nms %in% ids & grepl("^-?[0-9.]+e[+-]?[0-9]+$", nms))
+  if (length(cand) == 0L) return(nms)
+  v <- suppressWarnings(as.double(nms[cand]))
+  ok <- !is.na(v) & v == trunc(v) & abs(v) < max_exact_whole
+  lab <- format_whole(v[ok])
+  hit <- lab %in% ids
+  nms[cand[ok][hit]] <- lab[hit]
+  nms
+}
+
 #' Match scores and criterion by participant; record what was left out
 #' @return list: data (participant, score, criterion), unmatched and missing
 #'   counts and labels, notes.
 #' @noRd
 validity_match_participants <- function(scores, crit) {
   ids <- names(scores)
+  names(crit) <- canonical_number_labels(names(crit), ids)
   unmatched_fit <- setdiff(ids, names(crit))
   unmatched_crit <- setdiff(names(crit), ids)
   both <- ids[ids %in% names(crit)]
@@ -291,8 +312,9 @@ validity_criterion_from_df <- function(df, by, column) {
   values <- df[[column]]
   what <- paste0("Criterion column ", show_values(column))
   validity_check_criterion_type(values, what)
-  validity_as_named_values(stats::setNames(values, as.character(ids)),
-                           "`criterion`")
+  ids <- label_strings(ids, paste0("Participant column ", show_values(by),
+                                   " of `criterion`"))
+  validity_as_named_values(stats::setNames(values, ids), "`criterion`")
 }
 
 #' @noRd
@@ -319,7 +341,8 @@ validity_pick_criterion_column <- function(df, by, column) {
 
 #' @noRd
 validity_check_criterion_type <- function(values, what) {
-  if (!(is.numeric(values) || is.logical(values)) || is.factor(values)) {
+  if (!(is.numeric(values) || is.logical(values)) || is.factor(values) ||
+      inherits(values, "integer64")) {
     rlpsy_abort(what, " must be numeric or logical, not ",
                 validity_describe_type(values), ".")
   }
@@ -414,6 +437,7 @@ validity_check_no_dots <- function(...) {
 #' @noRd
 validity_describe_type <- function(x) {
   if (is.factor(x)) return("a factor")
+  if (inherits(x, "integer64")) return("an object of class <integer64> (package bit64)")
   if (is.data.frame(x)) return("a data frame")
   if (is.matrix(x)) return(paste("a", typeof(x), "matrix"))
   paste("a", class(x)[1L], if (is.atomic(x)) "vector" else "object")

@@ -10,33 +10,48 @@
 #include <RcppParallel/TBB.h>
 
 #include <memory>
+#include <thread>
 
 #include "rlpsy/estep.h"
 #include "rlpsy/lbfgs.h"
 #include "rlpsy/model.h"
+#include "interrupt.h"
 
 using namespace Rcpp;
 
 namespace {
 
 // Runs core loops in the fit's task arena (null: serially). Each index's
-// work writes only its own slots, so how TBB splits the range does not
-// change any result.
+// work writes only its own slots, so how TBB splits the range, and how the
+// range is cut into slices, does not change any result. Between slices (a
+// few tens of milliseconds of work each) it asks R, on the main thread, for
+// a pending interrupt and throws rlpsy::Interrupted there.
 struct ParallelRunner : rlpsy::Runner {
   tbb::task_arena* arena;
+  rlpsy_glue::RInterrupt intr;
   explicit ParallelRunner(tbb::task_arena* a) : arena(a) {}
+  bool interrupted() const override { return intr(); }
   void operator()(std::size_t n, std::size_t grain,
                   const rlpsy::RangeBody& body) const override {
     if (n == 0) return;
-    if (arena == nullptr || n <= grain) {
+    if (n <= grain) {
       body(0, n);
+      poll();
       return;
     }
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, grain),
-                        [&](const tbb::blocked_range<std::size_t>& r) {
-                          body(r.begin(), r.end());
-                        });
+    const std::size_t threads = arena ? arena->max_concurrency() : 1;
+    rlpsy::run_in_slices(n, grain * threads * 2, 0.01, *this,
+                         [&](std::size_t b, std::size_t e) {
+      if (arena == nullptr) {
+        body(b, e);
+        return;
+      }
+      arena->execute([&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(b, e, grain),
+                          [&](const tbb::blocked_range<std::size_t>& r) {
+                            body(r.begin(), r.end());
+                          });
+      });
     });
   }
 };
@@ -52,6 +67,10 @@ struct Core {
 
   // A runner with `threads` threads; the arena is made once per thread count.
   ParallelRunner runner(int threads) {
+    // more threads than the hardware runs would only make TBB warn (R caps
+    // `threads` with a message; results do not depend on the count)
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    if (hw > 0 && threads > hw) threads = hw;
     if (threads <= 1) return ParallelRunner(nullptr);
     if (!arena || arena_threads != threads) {
       arena.reset(new tbb::task_arena(threads));
@@ -141,13 +160,16 @@ SEXP core_new(List enc, List settings) {
     raw.behaviour = behaviour.begin();
   }
   NumericVector reward;
-  if (!Rf_isNull(enc["reward"])) {
+  if (enc.containsElementNamed("reward") && !Rf_isNull(enc["reward"])) {
     reward = enc["reward"];
     raw.reward = reward.begin();
   }
   Core* core;
   try {
-    core = new Core(rlpsy::compress(raw), settings_from(settings));
+    rlpsy_glue::PollingRunner poller;
+    core = new Core(rlpsy::compress(raw, poller), settings_from(settings));
+  } catch (const rlpsy::Interrupted&) {
+    throw Rcpp::internal::InterruptedException();
   } catch (std::exception& e) {
     stop("internal: %s", e.what());
   }
@@ -174,54 +196,58 @@ List core_info(SEXP ptr) {
 List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
                     NumericVector z, double mu, double sigma, int threads,
                     bool gradient) {
-  Core* core = core_of(ptr);
-  rlpsy::Model& m = core->model;
-  if (z.size() != m.data().J) stop("internal: z has the wrong length");
-  Eigen::VectorXd x = pack(m, Q, w);
-  Eigen::VectorXd g(m.n_params());
-  ParallelRunner run = core->runner(threads);
-  m.set_beta(z.begin());
-  rlpsy::Components c;
-  m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
-  c.prior = m.prior(z.begin(), mu, sigma);
-  c.total += c.prior;
-  List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
-  if (gradient) {
-    const int S = m.data().S, K = m.data().K;
-    out["grad_Q"] = from_rows(g.data(), S, K);
-    out["grad_w"] = m.learned_reward() ? RObject(from_rows(g.data() + m.n_q(), S, K))
-                                       : RObject(R_NilValue);
-  }
-  return out;
+  return rlpsy_glue::with_interrupts([&]() -> List {
+    Core* core = core_of(ptr);
+    rlpsy::Model& m = core->model;
+    if (z.size() != m.data().J) stop("internal: z has the wrong length");
+    Eigen::VectorXd x = pack(m, Q, w);
+    Eigen::VectorXd g(m.n_params());
+    ParallelRunner run = core->runner(threads);
+    m.set_beta(z.begin());
+    rlpsy::Components c;
+    m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
+    c.prior = m.prior(z.begin(), mu, sigma);
+    c.total += c.prior;
+    List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
+    if (gradient) {
+      const int S = m.data().S, K = m.data().K;
+      out["grad_Q"] = from_rows(g.data(), S, K);
+      out["grad_w"] = m.learned_reward() ? RObject(from_rows(g.data() + m.n_q(), S, K))
+                                         : RObject(R_NilValue);
+    }
+    return out;
+  });
 }
 
 // [[Rcpp::export(rng = false)]]
 List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
                 double sigma, int threads, int max_iter, double tol,
                 Nullable<IntegerVector> active = R_NilValue) {
-  Core* core = core_of(ptr);
-  rlpsy::Model& m = core->model;
-  const rlpsy::Data& d = m.data();
-  if (z0.size() != d.J) stop("internal: z0 has the wrong length");
-  std::vector<double> theta(static_cast<size_t>(d.S) * d.K);
-  to_rows(Q, theta.data());
-  ParallelRunner run = core->runner(threads);
-  m.advantage(theta.data(), run);
-  rlpsy::EStepOptions opt;
-  opt.max_iter = max_iter;
-  opt.tol = tol;
-  std::vector<int> act;
-  if (active.isNotNull()) {
-    IntegerVector a(active.get());
-    for (int j : a) {
-      if (j < 0 || j >= d.J) stop("internal: active participant out of range");
-      act.push_back(j);
+  return rlpsy_glue::with_interrupts([&]() -> List {
+    Core* core = core_of(ptr);
+    rlpsy::Model& m = core->model;
+    const rlpsy::Data& d = m.data();
+    if (z0.size() != d.J) stop("internal: z0 has the wrong length");
+    std::vector<double> theta(static_cast<size_t>(d.S) * d.K);
+    to_rows(Q, theta.data());
+    ParallelRunner run = core->runner(threads);
+    m.advantage(theta.data(), run);
+    rlpsy::EStepOptions opt;
+    opt.max_iter = max_iter;
+    opt.tol = tol;
+    std::vector<int> act;
+    if (active.isNotNull()) {
+      IntegerVector a(active.get());
+      for (int j : a) {
+        if (j < 0 || j >= d.J) stop("internal: active participant out of range");
+        act.push_back(j);
+      }
     }
-  }
-  rlpsy::EStepResult r = rlpsy::estep(d, m.A().data(), m.amax().data(),
-                                      z0.begin(), mu, sigma, opt, run, act);
-  return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
-                      _["iter"] = r.iter, _["status"] = r.status);
+    rlpsy::EStepResult r = rlpsy::estep(d, m.A().data(), m.amax().data(),
+                                        z0.begin(), mu, sigma, opt, run, act);
+    return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
+                        _["iter"] = r.iter, _["status"] = r.status);
+  });
 }
 
 // The M-step: L-BFGS on theta = [Q, w] from (Q, w). With profile = FALSE,
@@ -238,74 +264,79 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
                 NumericVector z, double mu, double sigma, bool profile,
                 int threads, int max_iter, double tol, bool reset_memory,
                 int estep_iter = 100, double estep_tol = 1e-8) {
-  Core* core = core_of(ptr);
-  rlpsy::Model& m = core->model;
-  const rlpsy::Data& d = m.data();
-  if (z.size() != d.J) stop("internal: z has the wrong length");
-  if (reset_memory) core->memory.clear();
-  Eigen::VectorXd x = pack(m, Q, w);
-  ParallelRunner run = core->runner(threads);
-  std::vector<double> zcur(z.begin(), z.end());
-  m.set_beta(zcur.data());
-  core->memory.hinv.resize(m.n_params());
-  m.curvature_inverse(x.data(), core->memory.hinv.data());
-  rlpsy::LbfgsOptions opt;
-  opt.max_iter = max_iter;
-  opt.tol = tol;
-  rlpsy::EStepOptions eopt;
-  eopt.max_iter = estep_iter;
-  eopt.tol = estep_tol;
-  rlpsy::EStepResult e;
-  // keep the components of the last evaluation: it is almost always at the
-  // returned point, which then needs no extra pass over the data
-  rlpsy::Components c;
-  Eigen::VectorXd last_x;
-  auto eval = [&](const Eigen::VectorXd& xx, double* gg) {
-    last_x = xx;
-    if (profile) {
-      m.advantage(xx.data(), run);
-      e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(), mu,
-                       sigma, eopt, run);
-      zcur = e.z;
-      m.set_beta(zcur.data());
-    }
-    double f = m.value_grad(xx.data(), gg, run, &c);
-    if (profile) {
-      c.prior = m.prior(zcur.data(), mu, sigma);
-      c.total += c.prior;
-      f = c.total;
-    }
-    return f;
-  };
-  auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
-    return eval(xx, gg.data());
-  };
-  rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
-  if (last_x != x) eval(x, nullptr);
-  const int S = d.S, K = d.K;
-  List out = List::create(
-      _["Q"] = from_rows(x.data(), S, K),
-      _["w"] = m.learned_reward() ? RObject(from_rows(x.data() + m.n_q(), S, K))
-                                  : RObject(R_NilValue),
-      _["value"] = c.total, _["components"] = components_of(c),
-      _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
-      _["decrement"] = r.decrement);
-  if (profile)
-    out["estep"] = List::create(_["z"] = e.z, _["se"] = e.se,
-                                _["loglik"] = e.loglik, _["iter"] = e.iter,
-                                _["status"] = e.status);
-  return out;
+  return rlpsy_glue::with_interrupts([&]() -> List {
+    Core* core = core_of(ptr);
+    rlpsy::Model& m = core->model;
+    const rlpsy::Data& d = m.data();
+    if (z.size() != d.J) stop("internal: z has the wrong length");
+    if (reset_memory) core->memory.clear();
+    Eigen::VectorXd x = pack(m, Q, w);
+    ParallelRunner run = core->runner(threads);
+    std::vector<double> zcur(z.begin(), z.end());
+    m.set_beta(zcur.data());
+    core->memory.hinv.resize(m.n_params());
+    m.curvature_inverse(x.data(), core->memory.hinv.data());
+    rlpsy::LbfgsOptions opt;
+    opt.max_iter = max_iter;
+    opt.tol = tol;
+    rlpsy::EStepOptions eopt;
+    eopt.max_iter = estep_iter;
+    eopt.tol = estep_tol;
+    rlpsy::EStepResult e;
+    // keep the components of the last evaluation: it is almost always at the
+    // returned point, which then needs no extra pass over the data
+    rlpsy::Components c;
+    Eigen::VectorXd last_x;
+    auto eval = [&](const Eigen::VectorXd& xx, double* gg) {
+      last_x = xx;
+      if (profile) {
+        m.advantage(xx.data(), run);
+        e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(), mu,
+                         sigma, eopt, run);
+        zcur = e.z;
+        m.set_beta(zcur.data());
+      }
+      double f = m.value_grad(xx.data(), gg, run, &c);
+      if (profile) {
+        c.prior = m.prior(zcur.data(), mu, sigma);
+        c.total += c.prior;
+        f = c.total;
+      }
+      return f;
+    };
+    auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
+      return eval(xx, gg.data());
+    };
+    rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
+    if (last_x != x) eval(x, nullptr);
+    const int S = d.S, K = d.K;
+    List out = List::create(
+        _["Q"] = from_rows(x.data(), S, K),
+        _["w"] = m.learned_reward() ? RObject(from_rows(x.data() + m.n_q(), S, K))
+                                    : RObject(R_NilValue),
+        _["value"] = c.total, _["components"] = components_of(c),
+        _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
+        _["decrement"] = r.decrement);
+    if (profile)
+      out["estep"] = List::create(_["z"] = e.z, _["se"] = e.se,
+                                  _["loglik"] = e.loglik, _["iter"] = e.iter,
+                                  _["status"] = e.status);
+    return out;
+  });
 }
 
 // The task's values (soft-Q fixed point of the observed reward under the
 // empirical transitions), S x K.
 // [[Rcpp::export(rng = false)]]
 List core_task_q(SEXP ptr, int max_iter, double tol) {
-  const rlpsy::Model& m = core_of(ptr)->model;
-  const int S = m.data().S, K = m.data().K;
-  std::vector<double> q(static_cast<size_t>(S) * K);
-  const int it = m.task_values(q.data(), max_iter, tol);
-  return List::create(_["Q"] = from_rows(q.data(), S, K), _["iter"] = it);
+  return rlpsy_glue::with_interrupts([&]() -> List {
+    const rlpsy::Model& m = core_of(ptr)->model;
+    const int S = m.data().S, K = m.data().K;
+    std::vector<double> q(static_cast<size_t>(S) * K);
+    rlpsy_glue::PollingRunner poll;
+    const int it = m.task_values(q.data(), max_iter, tol, poll);
+    return List::create(_["Q"] = from_rows(q.data(), S, K), _["iter"] = it);
+  });
 }
 
 // The identified advantage of Q under the fit's settings (per-state or

@@ -4,6 +4,8 @@
 #include <Rcpp.h>
 #include <rlpsy/simulate.h>
 
+#include "interrupt.h"
+
 namespace {
 
 // View of a task's sparse transitions and flags (R logicals are ints).
@@ -39,8 +41,11 @@ Rcpp::List task_soft_q_cpp(int n_states, int n_actions,
   const rlpsy::TaskView task =
       task_view(n_states, n_actions, offsets, csr_next, prob, available, terminal);
   Rcpp::NumericVector Q = Rcpp::clone(Q0);
-  const rlpsy::SoftQStatus status = rlpsy::soft_value_iteration(
-      task, reward.begin(), gamma, tau, tol, max_iter, Q.begin());
+  rlpsy_glue::PollingRunner poller;
+  const rlpsy::SoftQStatus status = rlpsy_glue::with_interrupts([&] {
+    return rlpsy::soft_value_iteration(task, reward.begin(), gamma, tau, tol,
+                                       max_iter, Q.begin(), poller);
+  });
   return Rcpp::List::create(Rcpp::Named("Q") = Q,
                             Rcpp::Named("iterations") = status.iterations,
                             Rcpp::Named("converged") = status.converged,
@@ -66,12 +71,16 @@ Rcpp::List task_simulate_cpp(int n_states, int n_actions,
   Rcpp::IntegerVector state(n_rows), action(n_rows), next_state(n_rows);
   Rcpp::LogicalVector done(n_rows);
   RUnif unif;
-  rlpsy::simulate_agents(task, advantage.begin(), start_cum.begin(),
-                         beta.begin(), static_cast<int>(beta.size()),
-                         n_decisions, unif,
-                         rlpsy::SimulationOutput{state.begin(), action.begin(),
-                                                 next_state.begin(),
-                                                 done.begin()});
+  rlpsy_glue::PollingRunner poller;
+  rlpsy_glue::with_interrupts([&] {
+    rlpsy::simulate_agents(task, advantage.begin(), start_cum.begin(),
+                           beta.begin(), static_cast<int>(beta.size()),
+                           n_decisions, unif,
+                           rlpsy::SimulationOutput{state.begin(), action.begin(),
+                                                   next_state.begin(),
+                                                   done.begin()},
+                           poller);
+  });
   state = state + 1;
   action = action + 1;
   next_state = next_state + 1;

@@ -52,13 +52,33 @@ fuzz_call <- function(fun, args, keep = character()) {
 }
 
 fuzz_labels <- function(n, k) {
-  kind <- sample(c("int", "dbl", "chr", "fct", "big", "neg"), 1)
+  kind <- sample(c("int", "dbl", "chr", "fct", "big", "neg", "gap", "numid",
+                   "huge", "empty", "int64"), 1,
+                 prob = c(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1))
   v <- sample.int(k, n, replace = TRUE)
   switch(kind,
          int = v, dbl = as.double(v), chr = paste0("L", v),
          fct = factor(paste0("L", v), levels = paste0("L", sample.int(k + 1))),
          big = c(1e6, 2e6, 5e6)[((v - 1) %% 3) + 1],
-         neg = v - 3L)
+         neg = v - 3L,
+         # integer codes with gaps (1, 2, 10 means 10 labels)
+         gap = c(1L, 2L, 10L, 40L)[((v - 1) %% 4) + 1],
+         # numeric ids that as.character() writes in scientific notation
+         numid = 1e5 * v,
+         # beyond 2^53: doubles cannot tell them apart
+         huge = 2^53 + 2 * v,
+         empty = { x <- paste0("L", v); x[sample.int(n, 1)] <- ""; x },
+         int64 = structure(v * 5e-324, class = "integer64"))
+}
+
+# an action column: plain codes, strings, factors with unused levels, codes
+# with gaps (several actions never chosen)
+fuzz_actions <- function(n, K) {
+  a <- sample.int(K, n, replace = TRUE)
+  switch(sample(c("int", "chr", "padded", "gap"), 1, prob = c(4, 3, 2, 2)),
+         int = a, chr = c("x", "y", "z")[a],
+         padded = factor(c("x", "y", "z")[a], levels = c("x", "y", "z", "wait", "jump")),
+         gap = c(1L, 5L, 1000L)[a])
 }
 
 # a small random decision data frame (valid)
@@ -69,14 +89,50 @@ fuzz_base_data <- function() {
   J <- sample(1:4, 1)
   d <- data.frame(
     pid = fuzz_labels(n, J), s = sample.int(S, n, replace = TRUE),
-    a = sample.int(K, n, replace = TRUE), s2 = sample.int(S + 1, n, replace = TRUE),
+    a = fuzz_actions(n, K), s2 = sample.int(S + 1, n, replace = TRUE),
     d = stats::runif(n) < 0.3,
     r = stats::rnorm(n) * sample(c(1, 1, 1, 1e-300, 1e50, 1e12, 0), 1)
   )
   if (stats::runif(1) < 0.3) d$s <- paste0("s", d$s)
   if (is.character(d$s)) d$s2 <- paste0("s", d$s2)
-  if (stats::runif(1) < 0.3) d$a <- c("x", "y", "z")[d$a]
   d
+}
+
+# a valid rlpsy_data object with one field corrupted (lengths, codes,
+# offsets, flags, rewards, labels, `available`, a missing field)
+fuzz_corrupt_encoding <- function(enc) {
+  f <- sample(c("reward", "state", "action", "next_state", "participant", "done",
+                "offsets", "available", "actions", "states", "n_states",
+                "n_decisions", "drop"), 1)
+  if (f == "drop") {
+    enc[[sample(names(enc), 1)]] <- NULL
+    return(enc)
+  }
+  v <- enc[[f]]
+  how <- sample(c("short", "na", "big", "negative", "type", "nasty"), 1)
+  v <- switch(how,
+    short = if (length(v) > 1L) v[-length(v)] else v[0],
+    na = { if (length(v)) v[sample.int(length(v), 1)] <- NA; v },
+    big = { if (length(v) && is.numeric(v)) v[sample.int(length(v), 1)] <- 1e6L; v },
+    negative = { if (length(v) && is.numeric(v)) v[sample.int(length(v), 1)] <- -1L; v },
+    type = if (is.numeric(v)) as.double(v) + 0.5 else as.character(v),
+    nasty = fuzz_nasty())
+  if (is.null(v)) enc[f] <- list(NULL) else enc[[f]] <- v
+  enc
+}
+
+fuzz_gen_encoded <- function() {
+  d <- fuzz_base_data()
+  enc <- suppressMessages(rlpsy::rlpsy_data(
+    d, "pid", "s", "a", "s2", done = "d",
+    reward = if (all(is.finite(d$r)) && max(abs(d$r)) < 1e100) "r"))
+  if (stats::runif(1) < 0.8) enc <- fuzz_corrupt_encoding(enc)
+  if (stats::runif(1) < 0.3) {
+    return(list(fun = "identification_participants", args = list(enc = enc)))
+  }
+  list(fun = "rlpsy_fit", args = list(
+    data = enc, gamma = 0.9,
+    control = list(threads = sample(1:2, 1), progress = FALSE, max_iter = 5L)))
 }
 
 # mutate a data frame: a cell, a column, the rows or the names
@@ -212,10 +268,14 @@ fuzz_gen_method <- function() {
 fuzz_gen_validity <- function(fit) {
   ids <- names(stats::coef(fit))
   crit <- stats::setNames(stats::rnorm(length(ids)), ids)
-  kind <- sample(c("vec", "df", "nasty", "dup", "bad"), 1)
+  kind <- sample(c("vec", "df", "nasty", "dup", "bad", "numid"), 1)
   criterion <- switch(kind,
     vec = crit,
     df = data.frame(participant = sample(ids), y = stats::rnorm(length(ids))),
+    numid = data.frame(participant = sample(list(1e5 * seq_along(ids), 2^53 + seq_along(ids),
+                                                 structure(seq_along(ids) * 5e-324, class = "integer64"),
+                                                 c("", ids[-1])), 1)[[1]],
+                       y = stats::rnorm(length(ids))),
     nasty = fuzz_nasty(),
     dup = c(crit, crit[1]),
     bad = { crit[sample.int(length(crit), 1)] <- fuzz_scalar(); crit })
@@ -224,8 +284,8 @@ fuzz_gen_validity <- function(fit) {
                method = fuzz_number(list("pearson", "spearman")),
                conf.level = fuzz_number(list(0.95, 0.5)),
                scale = fuzz_number(list("beta", "log")))
-  if (kind == "df" && stats::runif(1) < 0.5) args$by <- fuzz_number(list("participant"))
-  if (kind == "df" && stats::runif(1) < 0.5) args$column <- fuzz_number(list("y", NULL))
+  if (kind %in% c("df", "numid") && stats::runif(1) < 0.5) args$by <- fuzz_number(list("participant"))
+  if (kind %in% c("df", "numid") && stats::runif(1) < 0.5) args$column <- fuzz_number(list("y", NULL))
   fuzz_call("cor_validity", args, keep = if (kind != "vec") names(args))
 }
 
@@ -281,9 +341,10 @@ fuzz_gen_task_def <- function() {
 fuzz_case <- function(i, seed) {
   set.seed((as.double(seed) * 100003 + i) %% .Machine$integer.max)
   for (attempt in 1:5) {
-    gen <- sample(c("fit", "method", "task"), 1, prob = c(0.45, 0.3, 0.25))
+    gen <- sample(c("fit", "method", "task", "encoded"), 1, prob = c(0.4, 0.27, 0.23, 0.1))
     case <- tryCatch(
-      switch(gen, fit = fuzz_gen_fit(), method = fuzz_gen_method(), task = fuzz_gen_task()),
+      switch(gen, fit = fuzz_gen_fit(), method = fuzz_gen_method(), task = fuzz_gen_task(),
+             encoded = fuzz_gen_encoded()),
       error = function(e) NULL)  # an impossible mutation: draw again
     if (!is.null(case)) return(case)
   }

@@ -107,13 +107,49 @@ test_that("decisions are stable within participant and offsets match the codes",
 
 # --- labels ------------------------------------------------------------------------
 
-test_that("integer labels >= 1 give 1..max, keeping unvisited states and actions", {
-  dat <- data.frame(id = c(10, 3, 10), s = c(2, 5, 2), a = c(3L, 3L, 1L), s2 = c(7, 2, 5))
+test_that("integer labels >= 1 give 1..max, keeping unvisited states", {
+  dat <- data.frame(id = c(10, 3, 10), s = c(2, 5, 2), a = c(3L, 2L, 1L), s2 = c(7, 2, 5))
   enc <- rlpsy_data(dat, "id", "s", "a", "s2")
   expect_identical(enc$participants, c("3", "10"))
   expect_identical(enc$states, as.character(1:7))
   expect_identical(enc$actions, as.character(1:3))
   expect_round_trip(enc, dat)
+})
+
+test_that("action codes never chosen are dropped and named, not renumbered", {
+  dat <- data.frame(id = c(1, 1, 2, 2), s = 1, a = c(1L, 2L, 10L, 2L), s2 = 1)
+  expect_snapshot(enc <- rlpsy_data(dat, "id", "s", "a", "s2"))
+  expect_message(rlpsy_data(dat, "id", "s", "a", "s2"), class = "rlpsy_message_actions")
+  expect_identical(enc$actions, c("1", "2", "10"))
+  expect_identical(enc$n_actions, 3L)
+  expect_identical(dim(enc$available), c(1L, 3L))
+  expect_round_trip(enc, dat)
+  # 1 state x 1000 action codes, 471 of them never chosen
+  set.seed(3)
+  chosen <- sort(sample.int(1000, 529))
+  chosen[length(chosen)] <- 1000L
+  dat <- data.frame(id = rep(1:2, length.out = 2000), s = 1L,
+                    a = rep(chosen, length.out = 2000), s2 = 1L)
+  msg <- tryCatch(rlpsy_data(dat, "id", "s", "a", "s2"),
+                  rlpsy_message_actions = function(m) conditionMessage(m))
+  expect_match(msg, "and 461 more", fixed = TRUE)
+  enc <- suppressMessages(rlpsy_data(dat, "id", "s", "a", "s2"))
+  expect_identical(enc$actions, as.character(chosen))
+  expect_round_trip(enc, dat)
+})
+
+test_that("unused action levels are dropped only when `available` is NULL", {
+  dat <- data.frame(id = c(1, 2), s = 1, a = factor(c("up", "down"), levels = c("up", "down", "wait")),
+                    s2 = 1)
+  expect_message(enc <- rlpsy_data(dat, "id", "s", "a", "s2"), "droplevels",
+                 class = "rlpsy_message_actions")
+  expect_identical(enc$actions, c("up", "down"))
+  expect_silent(enc <- rlpsy_data(droplevels(dat), "id", "s", "a", "s2"))
+  expect_identical(enc$actions, c("up", "down"))
+  # with `available`, an action never chosen is kept
+  av <- matrix(TRUE, 1, 3)
+  expect_silent(enc <- rlpsy_data(dat, "id", "s", "a", "s2", available = av))
+  expect_identical(enc$actions, c("up", "down", "wait"))
 })
 
 test_that("numbers below 1 and large ids give sorted unique labels", {
@@ -128,17 +164,18 @@ test_that("numbers below 1 and large ids give sorted unique labels", {
   expect_identical(decode_labels(enc, "state", enc$state), c("0", "-2", "4"))
 })
 
-test_that("factor labels keep unused state/action levels and drop unused participant levels", {
+test_that("factor labels keep unused state levels and drop unused participant and action levels", {
   dat <- data.frame(
     id = factor(c("b", "a", "b"), levels = c("c", "b", "a")),
     s = factor(c("s2", "s1", "s1"), levels = c("s2", "s1", "s9")),
     a = factor(c("up", "up", "down"), levels = c("up", "left", "down")),
     s2 = factor(c("s1", "end", "s2"), levels = c("end", "s1", "s2", "s8"))
   )
-  enc <- rlpsy_data(dat, "id", "s", "a", "s2")
+  expect_message(enc <- rlpsy_data(dat, "id", "s", "a", "s2"), "\"left\"",
+                 class = "rlpsy_message_actions")
   expect_identical(enc$participants, c("b", "a"))
   expect_identical(enc$states, c("s2", "s1", "s9", "end", "s8"))
-  expect_identical(enc$actions, c("up", "left", "down"))
+  expect_identical(enc$actions, c("up", "down"))
   expect_identical(enc$offsets, c(0L, 2L, 3L))
   expect_identical(enc$row, c(1L, 3L, 2L))
   expect_round_trip(enc, dat)

@@ -72,3 +72,20 @@ test_that("gamma and tau are validated", {
   expect_error(fit_people(sims, gamma = -0.1), class = "rlpsy_error_input")
   expect_error(fit_people(sims, tau = 0), class = "rlpsy_error_input")
 })
+
+test_that("an action level never chosen does not change the betas", {
+  ex <- rlpsy_example
+  fit_ex <- function(d) {
+    rlpsy_fit(d, "participant", "state", "action", "next_state", "done", "reward",
+              gamma = 0.9, tau = 0.05,
+              control = rlpsy_control(threads = 1, progress = FALSE))
+  }
+  plain <- fit_ex(ex)
+  ex$action <- factor(ex$action, levels = c("up", "down", "left", "right", "wait"))
+  expect_message(padded <- fit_ex(ex), class = "rlpsy_message_actions")
+  expect_equal(coef(padded), coef(plain))
+  # the true betas' median is 2.18; the unused level used to give 14
+  truth <- tapply(ex$true_beta, ex$participant, `[`, 1)
+  expect_equal(median(coef(padded)), median(truth), tolerance = 0.06)
+  expect_setequal(colnames(padded$Q), colnames(plain$Q))
+})

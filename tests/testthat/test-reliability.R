@@ -113,7 +113,9 @@ test_that("participants with fewer than 2 decisions are left out with a message"
   sims <- reliability_problem()$sims
   one <- sims[sims$participant == "p001", ][1, ]
   one$participant <- "solo"
-  fit <- fit_people(rbind(sims[sims$participant %in% sprintf("p%03d", 1:40), ], one))
+  expect_warning(
+    fit <- fit_people(rbind(sims[sims$participant %in% sprintf("p%03d", 1:40), ], one)),
+    "cannot identify beta", class = "rlpsy_warning_identification")
   # (20-30 decisions per half: some halves depart from the task's values and
   # say so; only the message matters here)
   expect_message(rel <- suppressWarnings(rlpsy_reliability(fit, "split-half", seed = 1)),

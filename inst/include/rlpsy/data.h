@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "parallel.h"
+
 namespace rlpsy {
 
 // Raw decisions as the R side encodes them. All indices 0-based; decisions
@@ -80,8 +82,9 @@ struct Data {
 };
 
 // Build the sufficient statistics. Throws std::invalid_argument when an
-// invariant the R side guarantees is broken (indices out of range).
-inline Data compress(const RawDecisions& raw) {
+// invariant the R side guarantees is broken (indices out of range), and
+// Interrupted when `run` is interrupted (polled every few thousand items).
+inline Data compress(const RawDecisions& raw, const Runner& run = Runner()) {
   Data d;
   d.J = raw.n_participants;
   d.S = raw.n_states;
@@ -89,6 +92,10 @@ inline Data compress(const RawDecisions& raw) {
   d.N = raw.n_decisions();
   d.observed_reward = raw.reward != nullptr;
   const int S = d.S, K = d.K;
+  // poll for interrupts every 65536 steps of a long loop
+  auto tick = [&run](long i) {
+    if ((i & 0xFFFF) == 0) run.poll();
+  };
 
   d.avail.assign(static_cast<size_t>(S) * K, 1);
   d.n_avail.assign(S, K);
@@ -114,8 +121,10 @@ inline Data compress(const RawDecisions& raw) {
   std::vector<int> seen_state(S, -1);
   std::vector<int> touched;
   for (int j = 0; j < d.J; ++j) {
+    if (j % 1024 == 0) run.poll();
     touched.clear();
     for (int t = raw.offsets[j]; t < raw.offsets[j + 1]; ++t) {
+      tick(t);
       int s = raw.state[t], a = raw.action[t], s2 = raw.next_state[t];
       if (s < 0 || s >= S || a < 0 || a >= K || s2 < 0 || s2 >= S)
         throw std::invalid_argument("decision index out of range");
@@ -157,6 +166,7 @@ inline Data compress(const RawDecisions& raw) {
   // state-major view (counting sort of the units by state)
   const long U = d.n_units();
   d.su_off.assign(S + 1, 0);
+  run.poll();
   for (long u = 0; u < U; ++u) d.su_off[d.u_state[u] + 1]++;
   for (int s = 0; s < S; ++s) d.su_off[s + 1] += d.su_off[s];
   d.su_part.resize(U);
@@ -166,6 +176,7 @@ inline Data compress(const RawDecisions& raw) {
     std::vector<int> fill(d.su_off.begin(), d.su_off.end() - 1);
     for (int j = 0; j < d.J; ++j)
       for (int u = d.pu_off[j]; u < d.pu_off[j + 1]; ++u) {
+        tick(u);
         int pos = fill[d.u_state[u]]++;
         d.su_part[pos] = j;
         d.su_n[pos] = d.u_n[u];
@@ -179,30 +190,43 @@ inline Data compress(const RawDecisions& raw) {
   // reproducible.
   const long SK = static_cast<long>(S) * K;
   std::vector<long> bucket(SK + 1, 0);
-  for (long t = 0; t < d.N; ++t)
+  run.poll();
+  for (long t = 0; t < d.N; ++t) {
+    tick(t);
     bucket[static_cast<long>(raw.state[t]) * K + raw.action[t] + 1]++;
+  }
   for (long b = 0; b < SK; ++b) bucket[b + 1] += bucket[b];
   std::vector<long> idx(d.N);
   {
     std::vector<long> fill(bucket.begin(), bucket.end() - 1);
-    for (long t = 0; t < d.N; ++t)
+    for (long t = 0; t < d.N; ++t) {
+      tick(t);
       idx[fill[static_cast<long>(raw.state[t]) * K + raw.action[t]]++] = t;
+    }
   }
   auto next_key = [&](long t) {
     return static_cast<long long>(raw.next_state[t]) * 2 + (raw.done[t] != 0);
   };
-  for (long b = 0; b < SK; ++b)
+  run.poll();
+  long n_cmp = 0;  // comparisons, to poll inside the sort of a huge bucket
+  for (long b = 0; b < SK; ++b) {
+    if (b % 1024 == 0) run.poll();
     std::sort(idx.begin() + bucket[b], idx.begin() + bucket[b + 1],
               [&](long x, long y) {
+                tick(++n_cmp);
                 const long long kx = next_key(x), ky = next_key(y);
                 return kx < ky || (kx == ky && x < y);
               });
+  }
+  run.poll();
   auto key = [&](long t) {
     return (static_cast<long long>(raw.state[t]) * K + raw.action[t]) *
                (2LL * S) + next_key(t);
   };
   long long last = -1;
+  long step = 0;
   for (long t : idx) {
+    tick(++step);
     long long k = key(t);
     double r = d.observed_reward ? raw.reward[t] : 0.0;
     if (k != last) {

@@ -238,13 +238,16 @@ class Model {
   // | s, a) (1 - d) V(s'), by soft value iteration (a gamma-contraction) over
   // the Bellman tuples, from Q = 0. Pairs without tuples keep Q = 0. Writes
   // Q (S x K, row-major); returns the iterations used, or -1 when the largest
-  // change was still above tol after max_iter sweeps.
-  int task_values(double* Q, int max_iter, double tol) const {
+  // change was still above tol after max_iter sweeps. Polls run for
+  // interrupts between sweeps.
+  int task_values(double* Q, int max_iter, double tol,
+                  const Runner& run = Runner()) const {
     const int S = d_.S, K = d_.K;
     const size_t SK = static_cast<size_t>(S) * K;
     std::vector<double> V(S), next(SK), p(K);
     std::fill(Q, Q + SK, 0.0);
     for (int it = 1; it <= max_iter; ++it) {
+      run.poll();  // a sweep is O(tuples): cheap enough to ask every time
       for (int s = 0; s < S; ++s)
         V[s] = set_.tau * lse_softmax(Q + static_cast<size_t>(s) * K,
                                       &d_.avail[static_cast<size_t>(s) * K], K,

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "parallel.h"
+
 namespace rlpsy {
 
 // A tabular MDP as seen by the kernels (non-owning views).
@@ -68,10 +70,13 @@ inline double soft_value(const TaskView& task, const double* Q, int s,
 // Q (length S * K, column-major) is the starting point on entry and holds the
 // last iterate on exit. Stops when max |Q_new - Q_old| < tol or after
 // max_iter backups. Each backup is a contraction with modulus gamma < 1.
+// run.poll() is called after every backup (it throws Interrupted when the
+// caller asked to stop; Q then holds the last complete iterate).
 inline SoftQStatus soft_value_iteration(const TaskView& task,
                                         const double* reward, double gamma,
                                         double tau, double tol, int max_iter,
-                                        double* Q) {
+                                        double* Q,
+                                        const Runner& run = Runner()) {
   const int S = task.n_states;
   const std::size_t n_pairs = static_cast<std::size_t>(S) * task.n_actions;
   std::vector<double> V(S, 0.0);
@@ -94,6 +99,7 @@ inline SoftQStatus soft_value_iteration(const TaskView& task,
     }
     ++status.iterations;
     status.max_change = change;
+    run.poll();
     if (!(change >= tol)) {  // also stops on NaN; the caller checks finiteness
       status.converged = (change < tol);
       break;
@@ -172,12 +178,13 @@ struct SimulationOutput {
 // (length S, last entry > 0, no mass on terminal states). A is the S x K
 // identified advantage (column-major). unif() returns U(0, 1) draws; per
 // decision the draws are: start state (only at an episode start), action,
-// next state, in that order.
+// next state, in that order. run.poll() is called every 1024 decisions (it
+// throws Interrupted when the caller asked to stop).
 template <class Unif>
 void simulate_agents(const TaskView& task, const double* A,
                      const double* start_cum, const double* beta,
                      int n_participants, int n_decisions, Unif& unif,
-                     SimulationOutput out) {
+                     SimulationOutput out, const Runner& run = Runner()) {
   const int S = task.n_states, K = task.n_actions;
   std::vector<double> A_max(S, -INFINITY), work(K);
   for (int s = 0; s < S; ++s) {
@@ -191,6 +198,7 @@ void simulate_agents(const TaskView& task, const double* A,
     bool new_episode = true;
     int s = 0;
     for (int t = 0; t < n_decisions; ++t, ++row) {
+      if (row % 1024 == 0) run.poll();
       if (new_episode) s = draw_cumulative(start_cum, S, unif());
       const int a = draw_action(task, A, A_max.data(), s, beta[j], unif(),
                                 work.data());
