@@ -303,17 +303,21 @@ model_reliability <- function(fit, level) {
 #' Run the refits, collecting their warnings into one
 #' @noRd
 collect_refit_warnings <- function(expr, n_split) {
-  msgs <- character()
+  seen <- list()
   value <- withCallingHandlers(expr, rlpsy_warning = function(w) {
-    msgs <<- c(msgs, conditionMessage(w))
+    kind <- sub("^rlpsy_warning_", "", class(w)[1])
+    seen[[kind]] <<- c(seen[[kind]], conditionMessage(w))
     invokeRestart("muffleWarning")
   })
-  if (length(msgs)) {
-    u <- unique(msgs)
-    rlpsy_warn(length(msgs), " of the ", 2L * n_split, " refits of the halves ",
-               "raised warnings; the split-half reliability may be off. ",
-               if (length(u) > 3L) "First three: " else "", "\n",
-               paste(utils::head(u, 3L), collapse = "\n"), class = "convergence")
+  # one warning per kind, keeping its class: a refit that did not converge
+  # puts the figure in doubt; diagnostics the full fit shares do not
+  for (kind in names(seen)) {
+    u <- unique(seen[[kind]])
+    rlpsy_warn(length(seen[[kind]]), " of the ", 2L * n_split, " refits of the ",
+               "halves warned (", kind, ")",
+               if (kind == "convergence") "; the split-half reliability may be off",
+               ":\n", paste(utils::head(u, 3L), collapse = "\n"),
+               if (length(u) > 3L) "\n(and more)", class = kind)
   }
   value
 }
