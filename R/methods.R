@@ -263,8 +263,9 @@ print_diagnostics <- function(dg, digits) {
   f <- function(v) format(v, digits = digits)
   cat("Identification:\n")
   cat("  task consistency = ", if (is.na(dg$task_consistency))
-    "NA (no task values: learned reward)" else f(dg$task_consistency),
-    " (correlation of the fitted and the task's advantage)\n", sep = "")
+    "NA (no task values: learned reward)" else paste0(
+      f(dg$task_consistency), " (correlation of the fitted and the task's advantage)"),
+    "\n", sep = "")
   cat("  Spearman cor(beta, number of decisions) = ", f(dg$cor_beta_decisions),
       "\n", sep = "")
   cat("  near-flat states: ", if (nrow(dg$flat_states))

@@ -98,9 +98,9 @@ small_data <- function() {
 # fit lets the behaviour shape Q (lambda_bell = 0.01; the methods, not the
 # defaults, are tested here), and the identification warnings (entropy bonus
 # with tau = 1, departure from the task) are muffled.
-# Fit with the observed reward (reward = TRUE; converges) or a learned one
-# (FALSE; stopped after 20 EM iterations, so it is a not-converged fit and
-# its convergence warning is muffled), cached. `available` is passed so that
+# Fit with the observed reward (reward = TRUE) or a learned one (FALSE;
+# capped at 20 EM iterations, which the profiled M-step no longer needs, so
+# both converge; a convergence warning would be muffled), cached. `available` is passed so that
 # "s3"/"c" is unavailable.
 small_fit <- function(reward = TRUE) {
   key <- if (reward) "fit_observed" else "fit_learned"

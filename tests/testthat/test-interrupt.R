@@ -73,11 +73,13 @@ test_that("a fit of 10^7 decisions stops within a fraction of a second", {
   expect_false(is.na(delay))
   expect_lt(delay, 3)
   # during one long M-step (a single call of the core)
-  settings <- rlpsy:::core_settings(ctrl, 0.9, 1, FALSE)
-  st <- rlpsy:::initial_state(enc, ctrl)
+  spec <- list(gamma = 0.9, tau = 1, normalise = "state")
+  settings <- rlpsy:::core_settings(ctrl, spec, learned = FALSE, unit = 1)
+  st <- rlpsy:::initial_state(enc, ctrl, NULL, NULL)
   core <- rlpsy:::core_new(enc, settings)
   delay <- time_to_interrupt(
-    rlpsy:::core_mstep(core, st$Q, st$w, st$z, 2L, 10000L, 0, TRUE), after = 1)
+    rlpsy:::core_mstep(core, st$Q, st$w, st$z, 0, 1, TRUE, 2L, 10000L, 0, TRUE),
+    after = 1)
   expect_false(is.na(delay))
   expect_lt(delay, 3)
   # and the core still works
