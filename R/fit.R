@@ -53,8 +53,9 @@
 #' with the exact E-step inside every evaluation (its gradient is
 #' \eqn{\partial J / \partial Q} at \eqn{z^*}), so the coupling of Q and the
 #' betas no longer slows the fit to EM's linear rate. It stops when the
-#' M-step's predicted decrease is below `tol` per decision and no \eqn{z_j}
-#' moved more than `tol_z` in the iteration. The fit ends with an E-step under
+#' M-step has converged (its predicted decrease is below `tol` per decision)
+#' and neither any \eqn{z_j} nor the prior moved more than `tol_z` in the
+#' iteration. The fit ends with an E-step under
 #' the returned \eqn{Q} and prior, so [coef()], [confint()] and `fit$prior`
 #' agree.
 #' Standard errors of \eqn{\log\beta_j} come from the exact second derivative
@@ -429,8 +430,9 @@ run_fixed_q <- function(core, enc, st, ctrl) {
 #' The EM loop on the core. Each iteration: E-step and (empirical prior)
 #' the prior's fixed point at the current Q; then the profiled M-step,
 #' L-BFGS on Q (and w) with the E-step inside every evaluation, for that
-#' prior. Converged when the M-step's predicted decrease is below `tol` per
-#' decision and no z_j moved more than `tol_z` in the iteration. Returns the
+#' prior. Converged when the M-step converged (predicted decrease below `tol`
+#' per decision) and neither any z_j nor the prior moved more than `tol_z` in
+#' the iteration. Returns the
 #' final state, the last E-step and the per-iteration trace.
 #' @noRd
 run_em <- function(core, enc, st, ctrl) {
@@ -443,6 +445,7 @@ run_em <- function(core, enc, st, ctrl) {
   for (it in seq_len(ctrl$max_iter)) {
     t0 <- proc.time()[["elapsed"]]
     z_old <- st$z
+    prior_old <- st$prior
     st <- estep_prior(core, st, ctrl, empirical)
     m <- core_mstep(core, st$Q, st$w, st$z, st$prior[["mu"]],
                     st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
@@ -465,7 +468,9 @@ run_em <- function(core, enc, st, ctrl) {
                      time = proc.time()[["elapsed"]] - t0)
     if (ctrl$verbose) em_report(trace[[it]])
     pb$update(it)
-    if (m$status == 0L && m$iter == 0L && max_dz < ctrl$tol_z) {
+    # the M-step converged for a prior that no longer moves, and no z moved
+    if (m$status == 0L && max_dz < ctrl$tol_z &&
+        max(abs(st$prior - prior_old)) < ctrl$tol_z) {
       converged <- TRUE
       break
     }
