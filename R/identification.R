@@ -52,34 +52,17 @@ identification_participants <- function(enc) {
     rlpsy_abort("`enc` must be an rlpsy_data object (made by rlpsy_data(), or ",
                 "`fit$data`), not ", describe_type(enc), ".")
   }
-  check_encoding(enc, "enc")
-  J <- enc$n_participants
+  enc <- check_encoding(enc, "enc")
   n_j <- diff(enc$offsets)
-  choice <- rowSums(enc$available)[enc$state + 1L] > 1
-  n_choice <- tabulate(enc$participant[choice] + 1L, J)
-  informative <- choice & !uninformative_state(enc)[enc$state + 1L]
-  n_info <- tabulate(enc$participant[informative] + 1L, J)
+  counts <- identification_counts_cpp(enc)
+  n_choice <- counts$n_choice
+  n_info <- counts$n_info
   reason <- ifelse(n_choice == 0L, "no_choice",
             ifelse(n_j == 1L, "single_decision",
             ifelse(n_info == 0L, "private_states", NA_character_)))
   idx <- which(!is.na(reason))
   data.frame(participant = idx, label = enc$participants[idx], reason = reason[idx],
              stringsAsFactors = FALSE)
-}
-
-#' TRUE for the states in which a single participant made decisions and
-#' always chose the same action (their advantage can fit those choices
-#' exactly); FALSE for the others and for states without decisions
-#' @noRd
-uninformative_state <- function(enc) {
-  S <- enc$n_states
-  K <- enc$n_actions
-  first <- match(seq_len(S) - 1L, enc$state)
-  last <- length(enc$state) + 1L - match(seq_len(S) - 1L, rev(enc$state))
-  private <- !is.na(first) & enc$participant[first] == enc$participant[last]
-  used <- tabulate(enc$state + S * enc$action + 1L, S * K) > 0L
-  one_action <- rowSums(matrix(used, S, K)) == 1L
-  private & one_action
 }
 
 #' The fit's hook: mark the participants whose beta is not identified as

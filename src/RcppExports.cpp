@@ -11,6 +11,27 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// encoding_problem_cpp
+std::string encoding_problem_cpp(Rcpp::List enc, double max_abs_reward);
+RcppExport SEXP _rlpsy_encoding_problem_cpp(SEXP encSEXP, SEXP max_abs_rewardSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type enc(encSEXP);
+    Rcpp::traits::input_parameter< double >::type max_abs_reward(max_abs_rewardSEXP);
+    rcpp_result_gen = Rcpp::wrap(encoding_problem_cpp(enc, max_abs_reward));
+    return rcpp_result_gen;
+END_RCPP
+}
+// identification_counts_cpp
+Rcpp::List identification_counts_cpp(Rcpp::List enc);
+RcppExport SEXP _rlpsy_identification_counts_cpp(SEXP encSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type enc(encSEXP);
+    rcpp_result_gen = Rcpp::wrap(identification_counts_cpp(enc));
+    return rcpp_result_gen;
+END_RCPP
+}
 // core_new
 SEXP core_new(List enc, List settings);
 RcppExport SEXP _rlpsy_core_new(SEXP encSEXP, SEXP settingsSEXP) {
@@ -177,6 +198,8 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_rlpsy_encoding_problem_cpp", (DL_FUNC) &_rlpsy_encoding_problem_cpp, 2},
+    {"_rlpsy_identification_counts_cpp", (DL_FUNC) &_rlpsy_identification_counts_cpp, 1},
     {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 2},
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},

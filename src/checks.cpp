@@ -1,0 +1,43 @@
+// Rcpp glue for inst/include/rlpsy/checks.h: the O(N) checks and counts of
+// an rlpsy_data object. The R side (R/data-validate.R, R/identification.R)
+// checks the types and lengths first.
+#include <Rcpp.h>
+#include <rlpsy/checks.h>
+
+namespace {
+
+rlpsy::EncodedView view_of(const Rcpp::List& enc) {
+  Rcpp::IntegerVector offsets = enc["offsets"];
+  rlpsy::EncodedView e;
+  e.J = static_cast<int>(offsets.size()) - 1;
+  e.S = Rcpp::as<int>(enc["n_states"]);
+  e.K = Rcpp::as<int>(enc["n_actions"]);
+  e.N = Rf_xlength(enc["state"]);
+  e.offsets = INTEGER(enc["offsets"]);
+  e.participant = INTEGER(enc["participant"]);
+  e.state = INTEGER(enc["state"]);
+  e.action = INTEGER(enc["action"]);
+  e.next_state = INTEGER(enc["next_state"]);
+  e.done = INTEGER(enc["done"]);
+  SEXP r = enc.containsElementNamed("reward") ? SEXP(enc["reward"]) : R_NilValue;
+  e.reward = Rf_isNull(r) ? nullptr : REAL(r);
+  e.available = LOGICAL(enc["available"]);
+  return e;
+}
+
+}  // namespace
+
+// First problem of an encoding whose types and lengths are right, or "".
+// [[Rcpp::export(rng = false)]]
+std::string encoding_problem_cpp(Rcpp::List enc, double max_abs_reward) {
+  return rlpsy::encoding_problem(view_of(enc), max_abs_reward);
+}
+
+// list(n_choice, n_info) per participant (see rlpsy::identification_counts).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List identification_counts_cpp(Rcpp::List enc) {
+  std::vector<int> n_choice, n_info;
+  rlpsy::identification_counts(view_of(enc), n_choice, n_info);
+  return Rcpp::List::create(Rcpp::Named("n_choice") = n_choice,
+                            Rcpp::Named("n_info") = n_info);
+}
