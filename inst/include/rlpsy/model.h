@@ -168,6 +168,7 @@ class Model {
     std::fill(dV_.begin(), dV_.end(), 0.0);
     std::vector<double> dQ(grad ? static_cast<size_t>(S) * K : 0, 0.0);
     if (grad && w) std::fill(g + n_q(), g + n_params(), 0.0);
+    run.poll();  // the serial passes below are O(tuples) and O(S K)
     c.bellman = bellman_pass(w, grad ? dQ.data() : nullptr,
                              grad && w ? g + n_q() : nullptr);
     c.cql = cql_value();
