@@ -196,6 +196,7 @@ prepare_fit <- function(enc, spec, ctrl, start) {
   # so that refits of a fit's data, e.g. split halves, start from it too)
   if (is.null(enc$available_user)) enc$available_user <- enc$available
   enc$available <- enc$available_user
+  enc$behaviour_states <- NULL  # set below for flat_states = "drop" only
   cs <- choice_sets(enc, keep_all = !is.null(spec$task))
   available_given <- !all(enc$available_user)
   enc$available <- cs$available
