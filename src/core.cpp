@@ -276,6 +276,15 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
     m.set_beta(zcur.data());
     core->memory.hinv.resize(m.n_params());
     m.curvature_inverse(x.data(), core->memory.hinv.data());
+    core->memory.precond = nullptr;
+    // Bellman-dominated curvature (observed reward): the tuple-based
+    // preconditioner instead of the diagonal
+    if (!m.learned_reward() &&
+        m.bellman_precond_setup(x.data(), core->memory.hinv.data())) {
+      core->memory.precond = [&m](const Eigen::VectorXd& in, Eigen::VectorXd& out) {
+        m.bellman_precond_apply(in.data(), out.data());
+      };
+    }
     rlpsy::LbfgsOptions opt;
     opt.max_iter = max_iter;
     opt.tol = tol;

@@ -58,10 +58,10 @@ struct Data {
   // [su_off[s], su_off[s+1]); su_part = participant, su_n = n_j(s)
   std::vector<int> su_off, su_part;
   std::vector<double> su_n;
-  // su_unit[i]: the participant-major unit at state-major position i, so
-  // the M-step's chosen-action term reads that unit's cells in the parallel
-  // block pass (one int per unit instead of a second copy of the cells)
-  std::vector<int> su_unit;
+  // the cells of state-major unit i are [sc_off[i], sc_off[i+1]), so the
+  // M-step's chosen-action term runs in the parallel block pass
+  std::vector<int> sc_off, sc_action;
+  std::vector<double> sc_n;
 
   std::vector<double> n_s;   // decisions in state s
   std::vector<double> n_sa;  // S*K row-major: decisions (s, a)
@@ -171,7 +171,7 @@ inline Data compress(const RawDecisions& raw, const Runner& run = Runner()) {
   for (int s = 0; s < S; ++s) d.su_off[s + 1] += d.su_off[s];
   d.su_part.resize(U);
   d.su_n.resize(U);
-  d.su_unit.resize(U);
+  std::vector<int> unit_of(U);  // state-major position -> participant-major unit
   {
     std::vector<int> fill(d.su_off.begin(), d.su_off.end() - 1);
     for (int j = 0; j < d.J; ++j)
@@ -180,8 +180,19 @@ inline Data compress(const RawDecisions& raw, const Runner& run = Runner()) {
         int pos = fill[d.u_state[u]]++;
         d.su_part[pos] = j;
         d.su_n[pos] = d.u_n[u];
-        d.su_unit[pos] = u;
+        unit_of[pos] = u;
       }
+  }
+  d.sc_off.assign(U + 1, 0);
+  d.sc_action.reserve(d.c_action.size());
+  d.sc_n.reserve(d.c_n.size());
+  for (long i = 0; i < U; ++i) {
+    const int u = unit_of[i];
+    for (int c = d.uc_off[u]; c < d.uc_off[u + 1]; ++c) {
+      d.sc_action.push_back(d.c_action[c]);
+      d.sc_n.push_back(d.c_n[c]);
+    }
+    d.sc_off[i + 1] = static_cast<int>(d.sc_action.size());
   }
 
   // Bellman tuples: bucket the decisions by (s, a) with a counting sort,

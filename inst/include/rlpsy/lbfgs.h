@@ -15,6 +15,8 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <deque>
+#include <functional>
+#include <vector>
 
 namespace rlpsy {
 
@@ -36,6 +38,9 @@ struct LbfgsMemory {
   // inverse of a positive diagonal curvature estimate (preconditioner);
   // empty means the identity
   Eigen::VectorXd hinv;
+  // or a symmetric positive definite operator out = M^-1 in (takes
+  // precedence over hinv when set)
+  std::function<void(const Eigen::VectorXd&, Eigen::VectorXd&)> precond;
   void clear() {  // forget the pairs (the preconditioner stays)
     s.clear();
     y.clear();
@@ -48,9 +53,21 @@ struct LbfgsResult {
   int iter = 0, n_eval = 0, status = kMMaxIter;
 };
 
+// M^-1 v for the preconditioner of mem (precond, diag(hinv) or I)
+inline Eigen::VectorXd apply_precond(const LbfgsMemory& mem,
+                                     const Eigen::VectorXd& v) {
+  if (mem.precond) {
+    Eigen::VectorXd out(v.size());
+    mem.precond(v, out);
+    return out;
+  }
+  if (mem.hinv.size() == v.size()) return v.cwiseProduct(mem.hinv);
+  return v;
+}
+
 // d = -H g by the two-loop recursion over the stored pairs, with the
-// initial matrix H0 = c * diag(hinv), c = s'y / (y' diag(hinv) y) from the
-// newest pair (the usual scalar scaling when hinv is the identity).
+// initial matrix H0 = c * M^-1 (M^-1 = precond, or diag(hinv), or the
+// identity), c = s'y / (y' M^-1 y) from the newest pair.
 inline Eigen::VectorXd lbfgs_direction(const LbfgsMemory& mem,
                                        const Eigen::VectorXd& g) {
   Eigen::VectorXd q = -g;
@@ -60,12 +77,10 @@ inline Eigen::VectorXd lbfgs_direction(const LbfgsMemory& mem,
     alpha[i] = mem.rho[i] * mem.s[i].dot(q);
     q -= alpha[i] * mem.y[i];
   }
-  const bool diag = mem.hinv.size() == q.size();
-  if (diag) q = q.cwiseProduct(mem.hinv);
+  q = apply_precond(mem, q);
   if (m > 0) {
     const Eigen::VectorXd& y = mem.y[m - 1];
-    const double yhy = diag ? y.cwiseProduct(mem.hinv).dot(y) : y.squaredNorm();
-    q *= mem.s[m - 1].dot(y) / yhy;
+    q *= mem.s[m - 1].dot(y) / y.dot(apply_precond(mem, y));
   }
   for (int i = 0; i < m; ++i) {
     const double b = mem.rho[i] * mem.y[i].dot(q);
@@ -107,7 +122,8 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
       break;
     }
     double step = mem.s.empty() ? std::min(1.0, 1.0 / d.cwiseAbs().maxCoeff()) : 1.0;
-    if (mem.s.empty() && mem.hinv.size() == n) step = 1.0;  // Newton-scaled
+    if (mem.s.empty() && (mem.precond || mem.hinv.size() == n))
+      step = 1.0;  // Newton-scaled
     double fn = 0.0;
     bool ok = false;
     for (int ls = 0; ls < 50; ++ls) {
@@ -146,8 +162,8 @@ LbfgsResult lbfgs_minimize(FG&& fg, Eigen::VectorXd& x, LbfgsMemory& mem,
     x.swap(xn);
     g.swap(gn);
     f = fn;
-    if (decrease <= 1e-3 * opt.tol) {  // f no longer moves
-      ++res.iter;
+    if (decrease <= 1e-3 * opt.tol && res.decrement <= 1e3 * opt.tol) {
+      ++res.iter;  // f no longer moves, and the model expects little more
       res.status = kMConverged;
       break;
     }
