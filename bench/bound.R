@@ -24,9 +24,11 @@ Rcpp::sourceCpp(file.path(BENCH_DIR, "bound.cpp"), cacheDir = tempfile("bound-")
 prob <- bench_problem(label)
 enc <- bench_encode(prob)
 ctrl <- rlpsy_control(threads = 1)
-settings <- rlpsy:::core_settings(ctrl, gamma = 0.9, tau = 1, learned = FALSE)
-core <- rlpsy:::core_new(enc, settings)
-st <- rlpsy:::initial_state(enc, ctrl)
+prep <- bench_core(enc, ctrl, gamma = 0.9)
+settings <- prep$settings
+core <- prep$core
+st <- prep$state
+enc <- prep$enc  # with the fit's choice sets as `available`
 z <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 1L, 100L, 1e-8)$z
 info <- rlpsy:::core_info(core)
 
