@@ -147,6 +147,15 @@ if (has_torch) {
 final_objective <- function(Q, z, mu, sigma) {
   rlpsy:::core_objective(core, Q, NULL, z, mu, sigma, 1L, FALSE)$value
 }
+# each method's final Q with z re-estimated under rlpsy's final prior: the
+# profiled objective J*(Q) that rlpsy's M-step minimises at that prior, so
+# the Qs compare without the prior term's dependence on each method's sigma
+at_rlpsy_prior <- function(Q, z) {
+  e <- rlpsy:::core_estep(core, Q, z, fit$prior[["mu"]], fit$prior[["sigma"]], 1L,
+                          ctrl$estep_iter, ctrl$estep_tol)
+  rlpsy:::core_objective(core, Q, NULL, e$z, fit$prior[["mu"]], fit$prior[["sigma"]],
+                         1L, FALSE)$value
+}
 rows <- list()
 
 message("peers: rlpsy")
@@ -164,6 +173,8 @@ rows$rlpsy <- data.frame(
   objective_own = fit$objective[["total"]],
   objective_rlpsy_eval = final_objective(unname(fit$Q), unname(fit$z),
                                          fit$prior[["mu"]], fit$prior[["sigma"]]),
+  objective_at_rlpsy_prior = at_rlpsy_prior(unname(fit$Q), unname(fit$z)),
+  mu = fit$prior[["mu"]], sigma = fit$prior[["sigma"]],
   check_rel_objective = 0, check_rel_gradient = 0, check_max_estep_dz = 0,
   max_abs_dz_vs_rlpsy = 0, note = sprintf("median of 3 fits (%s s)",
                                           paste(round(fit_times, 2), collapse = ", ")),
@@ -182,6 +193,8 @@ peer_row <- function(prefix, method, threads, note) {
              iterations = r$v[["iterations"]], evaluations = NA_real_, converged = r$v[["converged"]] == 1,
              objective_own = r$v[["objective"]],
              objective_rlpsy_eval = final_objective(r$Q, r$z, r$v[["mu"]], r$v[["sigma"]]),
+             objective_at_rlpsy_prior = at_rlpsy_prior(r$Q, r$z),
+             mu = r$v[["mu"]], sigma = r$v[["sigma"]],
              t(compare_check(prefix)), max_abs_dz_vs_rlpsy = max(abs(r$z - beta_ref)),
              note = note, stringsAsFactors = FALSE)
 }
@@ -206,9 +219,11 @@ if (has_torch) {
 res <- do.call(rbind, rows)
 res$time_ratio_to_rlpsy <- res$time_s / t_rlpsy
 res$objective_minus_rlpsy <- res$objective_rlpsy_eval - res$objective_rlpsy_eval[1]
+res$at_rlpsy_prior_minus_rlpsy <- res$objective_at_rlpsy_prior - res$objective_at_rlpsy_prior[1]
 res <- res[, c("method", "threads", "time_s", "time_ratio_to_rlpsy", "iterations",
                "evaluations", "converged", "objective_own", "objective_rlpsy_eval",
-               "objective_minus_rlpsy", "max_abs_dz_vs_rlpsy", "check_rel_objective",
+               "objective_minus_rlpsy", "mu", "sigma", "objective_at_rlpsy_prior",
+               "at_rlpsy_prior_minus_rlpsy", "max_abs_dz_vs_rlpsy", "check_rel_objective",
                "check_rel_gradient", "check_max_estep_dz", "note")]
 rownames(res) <- NULL
 write_table(res, "peers", "rlpsy against the plain GEM in plain R and in PyTorch",
@@ -225,7 +240,7 @@ write_table(res, "peers", "rlpsy against the plain GEM in plain R and in PyTorch
             ctrl$mstep_iter, ctrl$estep_tol, ctrl$tol,
             format(enc$n_decisions, big.mark = ","), ctrl$tol_z, ctrl$max_iter),
     "Algorithms: rlpsy minimises the profiled objective (L-BFGS on Q with the exact E-step and the empirical-Bayes prior's fixed point inside; its stopping rule is on the predicted decrease, tol per decision); the peers run the plain GEM, the baseline of the issue (E-step, prior update, an M-step of L-BFGS iterations on Q with beta fixed). `evaluations`: rlpsy's objective + gradient evaluations in the M-steps (each with an E-step).",
-    "`time_s`: the fit only (data already in memory; for the peers, from the decoded arrays, excluding CSV reading). `objective_own`: the final J as each method computes it; `objective_rlpsy_eval`: the same final state (Q, z, mu, sigma) evaluated by rlpsy's core_objective; `objective_minus_rlpsy`: its difference to rlpsy's (negative = lower than rlpsy). `max_abs_dz_vs_rlpsy`: largest difference of a final log beta from rlpsy's.",
+    "`time_s`: the fit only (data already in memory; for the peers, from the decoded arrays, excluding CSV reading). `objective_own`: the final J as each method computes it; `objective_rlpsy_eval`: the same final state (Q, z, mu, sigma) evaluated by rlpsy's core_objective; `objective_minus_rlpsy`: its difference to rlpsy's (negative = lower than rlpsy). `max_abs_dz_vs_rlpsy`: largest difference of a final log beta from rlpsy's. `mu`, `sigma`: each method's final empirical-Bayes prior; the objective's prior term depends on sigma, so final objectives at different priors do not rank the fits. `objective_at_rlpsy_prior`: each method's final Q with the betas re-estimated (E-step) under rlpsy's final prior, i.e. the profiled objective that rlpsy's M-step minimises at that prior; `at_rlpsy_prior_minus_rlpsy`: its difference to rlpsy's (negative = that Q is better than rlpsy's at rlpsy's prior).",
     "`check_*`: at a common check point (perturbed Q, random z, prior N(0.3, 0.8^2)): relative difference of the objective, largest gradient difference relative to the largest gradient entry, and largest difference of z after one E-step, each against rlpsy.",
     sprintf("The L-BFGS variants differ (rlpsy: own preconditioned L-BFGS with Armijo backtracking; plain R: optim's L-BFGS-B restarted each M-step, stopping when J falls by less than 0.01 tol N in an iteration; PyTorch: torch.optim.LBFGS with strong-Wolfe line search, state kept across EM iterations, tolerance_change = 0.01 tol N), so the paths and iteration counts differ. A peer gives up, not converged, after %g s.", peer_time),
     if (quick) "Quick mode: every method stops after at most 5 EM iterations (a smoke test, not a comparison).",
