@@ -20,8 +20,9 @@ Rcpp::sourceCpp(file.path(BENCH_DIR, "arena.cpp"), cacheDir = tempfile("arena-")
 prob <- bench_problem("1e4")
 enc <- bench_encode(prob)
 ctrl <- rlpsy_control(threads = 2)
-core <- rlpsy:::core_new(enc, rlpsy:::core_settings(ctrl, 0.9, 1, FALSE))
-st <- rlpsy:::initial_state(enc, ctrl)
+prep <- bench_core(enc, ctrl, gamma = 0.9)
+core <- prep$core
+st <- prep$state
 z <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 1L, 100L, 1e-8)$z
 
 measure <- function(what, threads, pf, f) {

@@ -24,9 +24,11 @@ Rcpp::sourceCpp(file.path(BENCH_DIR, "bound.cpp"), cacheDir = tempfile("bound-")
 prob <- bench_problem(label)
 enc <- bench_encode(prob)
 ctrl <- rlpsy_control(threads = 1)
-settings <- rlpsy:::core_settings(ctrl, gamma = 0.9, tau = 1, learned = FALSE)
-core <- rlpsy:::core_new(enc, settings)
-st <- rlpsy:::initial_state(enc, ctrl)
+prep <- bench_core(enc, ctrl, gamma = 0.9)
+settings <- prep$settings
+core <- prep$core
+st <- prep$state
+enc <- prep$enc  # with the fit's choice sets as `available`
 z <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 1L, 100L, 1e-8)$z
 info <- rlpsy:::core_info(core)
 
@@ -41,8 +43,12 @@ u_state <- as.integer(ukey %/% J)
 u_beta <- exp(z)[ukey %% J + 1]
 stopifnot(length(ukey) == info$n_units)
 A <- rlpsy:::identified_advantage(st$Q, enc$available, ctrl$eps)
-A_rows <- as.vector(t(A))
-amax <- apply(A, 1, max)
+# actions outside a state's choice set (never taken there) are not in its
+# softmax: -Inf makes their exponential 0 (still computed, as K per unit)
+A_bound <- A
+A_bound[!enc$available] <- -Inf
+A_rows <- as.vector(t(A_bound))
+amax <- apply(A_bound, 1, max)
 
 # check: behaviour term = sum_u n_u lse_u - sum_t beta_j A(s_t, a_t)
 lse <- bound_value(u_state, u_beta, u_n, A_rows, amax, K)

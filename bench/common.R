@@ -157,6 +157,47 @@ bench_problem <- function(label) {
   prob
 }
 
+#' The C++ core of a fit as rlpsy_fit() sets it up (choice sets, the task's
+#' values, the scale-free penalty weights, starting values), through the
+#' package's internal prepare_fit(): a list with `core`, `settings` (the
+#' effective weights the core uses), `enc` (with the choice-set `available`),
+#' `state` (starting Q, z, prior) and `task_Q`. Used by the scripts that time
+#' the kernels or compare peers, so they measure exactly the fit's problem.
+bench_core <- function(enc, ctrl = rlpsy_control(), gamma = 0.9, tau = 1,
+                       q = "joint", normalise = "state") {
+  ctrl <- rlpsy:::as_control(ctrl)
+  spec <- rlpsy:::model_spec(enc, q, normalise, NULL, gamma, tau)
+  rlpsy:::prepare_fit(enc, spec, ctrl, NULL)
+}
+
+#' The sparse problem of the performance issue: 11,939 decisions of 100
+#' participants on the 500-state, 5-action task of `1e4`-`1e6` (random sparse
+#' MDP, bench_task(500, 5)), so about 24 decisions per state and some
+#' (state, action) pairs never taken. Participants make unequal numbers of
+#' decisions: each one's first n_j of 200 simulated decisions, with n_j drawn
+#' uniformly from 40..200 (seeded) and adjusted by one at a time so that they
+#' sum to 11,939. Same list layout as bench_problem().
+bench_sparse <- function(total = 11939L, participants = 100L) {
+  cache <- Sys.getenv("RLPSY_BENCH_CACHE")
+  file <- if (nzchar(cache)) file.path(cache, "problem-sparse.rds")
+  if (!is.null(file) && file.exists(file)) return(readRDS(file))
+  prob <- bench_data_int(participants, 200L, 500L, 5L)
+  set.seed(11939)
+  n <- sample(40:200, participants, replace = TRUE)
+  n <- pmin(200L, pmax(1L, round(n * total / sum(n))))
+  i <- 0L
+  while (sum(n) != total) {
+    i <- i %% participants + 1L
+    step <- sign(total - sum(n))
+    if (n[i] + step >= 1L && n[i] + step <= 200L) n[i] <- n[i] + step
+  }
+  pos <- stats::ave(prob$data$participant, prob$data$participant, FUN = seq_along)
+  prob$data <- prob$data[pos <= n[prob$data$participant], ]
+  rownames(prob$data) <- NULL
+  if (!is.null(file)) saveRDS(prob, file, compress = FALSE)
+  prob
+}
+
 #' Encode a problem for rlpsy_fit (observed reward).
 bench_encode <- function(prob) {
   av <- if (all(prob$available)) NULL else prob$available

@@ -46,6 +46,9 @@ res <- list(
   raw_bytes = raw_bytes, enc_bytes = as.numeric(utils::object.size(enc)),
   encode_s = t_enc, fit_s = t_fit, iterations = fit$iterations,
   converged = fit$converged, mstep_iter_total = sum(tr$mstep_iter),
+  mstep_evals_total = sum(tr$mstep_evals),
+  unit = fit$settings$unit, lambda_bell = fit$settings$lambda_bell,
+  task_consistency = fit$diagnostics$task_consistency,
   objective = fit$objective[["total"]], warnings = paste(warn, collapse = " | "),
   rss_base_mb = m0[["rss_mb"]], rss_data_mb = m1[["rss_mb"]],
   peak_mb = m2[["peak_mb"]], threads = threads,
@@ -53,5 +56,6 @@ res <- list(
     stats::cor(log(fit$beta), log(beta_true)) else NA_real_
 )
 saveRDS(res, args[2])
-cat(sprintf("fit: %d decisions, %.2f s, %d iterations, peak %.0f MB\n",
-            res$decisions, t_fit, fit$iterations, res$peak_mb))
+cat(sprintf("fit: %d decisions, %.2f s, %d iterations, %d evaluations, converged %s, peak %.0f MB\n",
+            res$decisions, t_fit, fit$iterations, res$mstep_evals_total,
+            fit$converged, res$peak_mb))

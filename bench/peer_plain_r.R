@@ -4,31 +4,39 @@
 #   Rscript bench/peer_plain_r.R <exchange-dir>      # check + fit, CSV out
 #   source("bench/peer_plain_r.R")                   # just the functions
 #
-# Same model and objective as R/reference.R (DESIGN.md section 1), same
-# starting values and the same EM as rlpsy_fit(): a safeguarded Newton
-# E-step on z_j = log beta_j (vectorised over decisions and participants:
-# all still-active participants take their Newton step together, with step
-# halving), the empirical-Bayes prior update, an M-step of `mstep_iter`
-# iterations of stats::optim(method = "L-BFGS-B") on Q (and w) with beta
-# fixed, using the analytic gradient written in R (vectorised over
-# decisions; value and gradient computed in one pass and cached), and the
-# same stopping rule (relative change of J < tol and max |dz| < tol_z),
-# then a final E-step. Reads the decisions and settings from the CSV files
-# that bench/peers.R writes (see peer_read()).
+# Same model and objective as R/reference.R (DESIGN.md section 1; the
+# Bellman term per (state, action) pair, n_sa * mean residual^2, with the
+# effective weights the core uses: lambda_bell already divided by the task's
+# value unit squared), the same starting values as rlpsy_fit() (read from
+# start_Q.csv), and the plain generalised EM that rlpsy replaced with its
+# profiled M-step: a safeguarded Newton E-step on z_j = log beta_j
+# (vectorised over decisions and participants: all still-active
+# participants take their Newton step together, with step halving), the
+# empirical-Bayes prior update, an M-step of `mstep_iter` iterations of
+# stats::optim(method = "L-BFGS-B") on Q (and w) with beta fixed, using the
+# analytic gradient written in R (vectorised over decisions; value and
+# gradient computed in one pass and cached); stop when J changed by less
+# than tol per decision (tol * N) and max |dz| < tol_z, then a final
+# E-step. Reads the decisions and settings from the CSV files that
+# bench/peers.R writes (see peer_read()).
 
 # --- data ----------------------------------------------------------------------
 
 #' Read an exchange directory: decisions.csv (0-based codes), available.csv
-#' (S x K of 0/1, no header) and settings.csv (name, value).
+#' (S x K of 0/1, no header: the fit's choice sets), settings.csv (name,
+#' value) and start_Q.csv (S x K starting Q, no header).
 peer_read <- function(dir) {
   set <- utils::read.csv(file.path(dir, "settings.csv"), stringsAsFactors = FALSE)
   set <- stats::setNames(as.list(set$value), set$name)
   d <- utils::read.csv(file.path(dir, "decisions.csv"))
   av <- unname(as.matrix(utils::read.csv(file.path(dir, "available.csv"),
                                          header = FALSE))) == 1
-  peer_prepare(d$participant + 1L, d$state + 1L, d$action + 1L,
-               d$next_state + 1L, d$done, if (set$learned == 1) NULL else d$reward,
-               av, set)
+  dat <- peer_prepare(d$participant + 1L, d$state + 1L, d$action + 1L,
+                      d$next_state + 1L, d$done,
+                      if (set$learned == 1) NULL else d$reward, av, set)
+  dat$Q0 <- unname(as.matrix(utils::read.csv(file.path(dir, "start_Q.csv"),
+                                             header = FALSE)))
+  dat
 }
 
 #' Index vectors and counts computed once (1-based codes).
@@ -76,6 +84,8 @@ add_rowsum <- function(into, x, g) {
 #' gradient with respect to Q (and w).
 peer_objective <- function(Q, w, bt, dat, grad = TRUE) {
   set <- dat$set
+  S <- dat$S
+  K <- dat$K
   ad <- peer_advantage(Q, dat)
   A <- ad$A
   As <- A[dat$s, , drop = FALSE]
@@ -86,23 +96,26 @@ peer_objective <- function(Q, w, bt, dat, grad = TRUE) {
   learned <- is.null(dat$reward)
   r <- if (learned) tanh(w[dat$sa]) else dat$reward
   delta <- Q[dat$sa] - r - dat$disc * V[dat$s2]
-  bell <- sum(delta^2)
+  # Bellman term per (s, a) pair: n_sa * (mean residual of the pair)^2
+  dsum <- numeric(S * K)
+  dsum <- add_rowsum(dsum, delta, dat$sa)
+  dbar <- ifelse(dat$n_sa > 0, dsum / pmax(dat$n_sa, 1), 0)
+  bell <- sum(dat$n_sa * dbar^2)
   LQ <- peer_lse(Q, dat$av)
   cql <- sum(LQ$lse[dat$s] - Q[dat$sa])
   rl2 <- if (learned) sum(w[dat$av]^2) else 0
   value <- beh + set$lambda_bell * bell + set$lambda_cql * cql + set$lambda_r * rl2
   comp <- c(behaviour = beh, bellman = bell, cql = cql, reward_l2 = rl2)
   if (!grad) return(list(value = value, components = comp))
-  S <- dat$S
-  K <- dat$K
   # behaviour: d/dA(s, .) = sum_t beta_t (p_t - 1[a_t]), then the Jacobian
   # of the per-state normalisation
   gA <- add_rowsum(matrix(0, S, K), bt * L$P, dat$s)
   gA <- add_rowsum(gA, -bt, dat$sa)
   ag <- rowSums(A * gA) / dat$Ks
   dQ <- (gA - A * ag) / ad$rho * dat$av
-  # Bellman
-  e2 <- 2 * set$lambda_bell * delta
+  # Bellman: d/dtheta n_sa dbar^2 = 2 dbar sum_t d delta_t / dtheta, so each
+  # decision carries its pair's mean residual
+  e2 <- 2 * set$lambda_bell * dbar[dat$sa]
   dQ <- add_rowsum(dQ, e2, dat$sa)
   dV <- add_rowsum(numeric(S), -e2 * dat$disc, dat$s2)
   dQ <- dQ + dV * LV$P
@@ -201,8 +214,10 @@ peer_estep <- function(Q, z0, mu, sigma, dat, max_iter = 100L, tol = 1e-8,
 
 # --- M-step and EM -------------------------------------------------------------
 
-#' `max_iter` iterations of optim's L-BFGS-B on Q (and w) with beta fixed.
-peer_mstep <- function(Q, w, z, dat, max_iter, rel_tol) {
+#' `max_iter` iterations of optim's L-BFGS-B on Q (and w) with beta fixed;
+#' optim stops early when J decreased by less than `abs_tol` (relative to J,
+#' as factr needs) in an iteration.
+peer_mstep <- function(Q, w, z, dat, max_iter, abs_tol) {
   bt <- exp(z)[dat$p]
   S <- dat$S
   K <- dat$K
@@ -225,24 +240,28 @@ peer_mstep <- function(Q, w, z, dat, max_iter, rel_tol) {
   o <- stats::optim(x0, function(x) fg(x)$value, function(x) fg(x)$grad,
                     method = "L-BFGS-B",
                     control = list(maxit = max_iter, lmm = 10, pgtol = 0,
-                                   factr = rel_tol / .Machine$double.eps))
+                                   factr = abs_tol / max(1, abs(fg(x0)$value)) /
+                                     .Machine$double.eps))
   u <- unpack(o$par)
   list(Q = u$Q, w = u$w, value = o$value, n_eval = cache$n,
        components = peer_objective(u$Q, u$w, bt, dat, grad = FALSE)$components)
 }
 
-#' Starting values of rlpsy_fit: Q = log smoothed pooled action frequencies.
+#' Starting values of rlpsy_fit: its starting Q (the task's values with an
+#' observed reward), w = 0, z = 0, prior N(0, 1).
 peer_init <- function(dat) {
-  freq <- (matrix(dat$n_sa, dat$S, dat$K) + 0.5) * dat$av
-  Q <- log(freq / rowSums(freq))
+  Q <- dat$Q0
   Q[!dat$av] <- 0
   list(Q = Q, w = if (is.null(dat$reward)) matrix(0, dat$S, dat$K),
        z = numeric(dat$J), prior = c(mu = 0, sigma = 1))
 }
 
-#' The GEM of rlpsy_fit() (empirical-Bayes prior), in plain R.
+#' The plain GEM (empirical-Bayes prior), in plain R. Gives up, not
+#' converged, after `max_time` seconds (setting; Inf when absent).
 peer_fit <- function(dat, verbose = FALSE) {
   set <- dat$set
+  max_time <- if (is.null(set$max_time)) Inf else set$max_time
+  t_start <- Sys.time()
   st <- peer_init(dat)
   J_old <- Inf
   converged <- FALSE
@@ -254,18 +273,19 @@ peer_fit <- function(dat, verbose = FALSE) {
     st$z <- e$z
     mu <- mean(e$z)
     st$prior <- c(mu = mu, sigma = sqrt(mean((e$z - mu)^2 + e$se^2)))
-    m <- peer_mstep(st$Q, st$w, st$z, dat, set$mstep_iter, set$tol * 1e-2)
+    m <- peer_mstep(st$Q, st$w, st$z, dat, set$mstep_iter, set$tol * dat$N * 1e-2)
     st$Q <- m$Q
     st$w <- m$w
     total <- m$value + sum((st$z - st$prior[["mu"]])^2) / (2 * st$prior[["sigma"]]^2)
     trace <- c(trace, total)
     if (verbose) cat(sprintf("plain R: iter %d  J = %.10g  max|dz| = %.2e\n", it, total, max_dz))
-    rel <- abs(J_old - total) / max(1, abs(total))
+    change <- abs(J_old - total)
     J_old <- total
-    if (rel < set$tol && max_dz < set$tol_z) {
+    if (change < set$tol * dat$N && max_dz < set$tol_z) {
       converged <- TRUE
       break
     }
+    if (as.numeric(difftime(Sys.time(), t_start, units = "secs")) > max_time) break
   }
   e <- peer_estep(st$Q, st$z, st$prior[["mu"]], st$prior[["sigma"]], dat,
                   set$estep_iter, set$estep_tol)
@@ -283,23 +303,27 @@ peer_total <- function(Q, w, z, mu, sigma, dat) {
 
 # --- command line ----------------------------------------------------------------
 
-#' Check at the common point and fit; write plain_r_* files into `dir`.
-peer_plain_r_main <- function(dir) {
+#' Check at the common point (`what` "check" or "both") and fit ("fit" or
+#' "both"); write plain_r_* files into `dir`.
+peer_plain_r_main <- function(dir, what = "both") {
   dat <- peer_read(dir)
   set <- dat$set
   Qc <- unname(as.matrix(utils::read.csv(file.path(dir, "check_Q.csv"), header = FALSE)))
   zc <- utils::read.csv(file.path(dir, "check_z.csv"))$z
   wc <- if (is.null(dat$reward)) unname(as.matrix(utils::read.csv(
     file.path(dir, "check_w.csv"), header = FALSE)))
-  chk <- peer_total(Qc, wc, zc, set$check_mu, set$check_sigma, dat)
-  ec <- peer_estep(Qc, zc, set$check_mu, set$check_sigma, dat, set$estep_iter, set$estep_tol)
-  utils::write.csv(data.frame(name = c("total", names(chk$components)),
-                              value = c(chk$total, chk$components)),
-                   file.path(dir, "plain_r_check.csv"), row.names = FALSE)
-  utils::write.table(chk$grad_Q, file.path(dir, "plain_r_check_grad.csv"),
-                     sep = ",", row.names = FALSE, col.names = FALSE)
-  utils::write.csv(data.frame(z = ec$z), file.path(dir, "plain_r_check_estep.csv"),
-                   row.names = FALSE)
+  if (what %in% c("check", "both")) {
+    chk <- peer_total(Qc, wc, zc, set$check_mu, set$check_sigma, dat)
+    ec <- peer_estep(Qc, zc, set$check_mu, set$check_sigma, dat, set$estep_iter, set$estep_tol)
+    utils::write.csv(data.frame(name = c("total", names(chk$components)),
+                                value = c(chk$total, chk$components)),
+                     file.path(dir, "plain_r_check.csv"), row.names = FALSE)
+    utils::write.table(chk$grad_Q, file.path(dir, "plain_r_check_grad.csv"),
+                       sep = ",", row.names = FALSE, col.names = FALSE)
+    utils::write.csv(data.frame(z = ec$z), file.path(dir, "plain_r_check_estep.csv"),
+                     row.names = FALSE)
+  }
+  if (what == "check") return(invisible())
   t0 <- Sys.time()
   fit <- peer_fit(dat)
   secs <- as.numeric(difftime(Sys.time(), t0, units = "secs"))

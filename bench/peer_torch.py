@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Peer: the same generalised EM as rlpsy_fit() in PyTorch on the CPU.
 
-    /usr/bin/python3 bench/peer_torch.py <exchange-dir> [threads]
+    /usr/bin/python3 bench/peer_torch.py <exchange-dir> [threads] [check|fit|both]
 
 Reads the decisions and settings that bench/peers.R writes as CSV files,
 checks the objective, its gradient and one E-step at a common point, then
@@ -9,15 +9,21 @@ fits and writes torch_* CSV files into the directory.
 
 Same model and objective as R/reference.R (DESIGN.md section 1), in double
 precision: identified advantage per state, softmax policy
-softmax(beta_j A(s, .)), soft Bellman residuals, CQL term, normal prior on
-z_j = log beta_j. Same starting values and EM as rlpsy_fit(): a safeguarded
-Newton E-step on z (vectorised over decisions and participants: every
-still-active participant steps together, with step halving), the
+softmax(beta_j A(s, .)), the soft Bellman term per (state, action) pair
+(n_sa times the squared mean residual of the pair's decisions), CQL term,
+normal prior on z_j = log beta_j, with the effective weights rlpsy's core
+uses (settings.csv: lambda_bell already divided by the task's value unit
+squared). Same starting values as rlpsy_fit() (start_Q.csv: the task's
+values with an observed reward; z = 0, prior N(0, 1)). The algorithm is
+the plain generalised EM that rlpsy replaced by its profiled M-step: a
+safeguarded Newton E-step on z (vectorised over decisions and participants:
+every still-active participant steps together, with step halving), the
 empirical-Bayes prior update, an M-step of `mstep_iter` iterations of
 torch.optim.LBFGS (strong-Wolfe line search, history 10, kept across EM
-iterations like rlpsy's curvature memory) on Q (and w) with beta fixed and
-the gradient by autograd, and the same stopping rule (relative change of J
-below tol and max |dz| below tol_z), then a final E-step.
+iterations) on Q (and w) with beta fixed and the gradient by autograd; stop
+when J changed by less than tol per decision (tol * N) and max |dz| is
+below tol_z, then a final E-step. Gives up, not converged, after
+`max_time` seconds (settings.csv, if given).
 """
 import csv
 import os
@@ -56,8 +62,11 @@ class Problem:
         self.Ks = self.avf.sum(1)
         self.disc = st["gamma"] * (1.0 - self.done)
         self.N = self.p.shape[0]
-        self.n_sa = torch.zeros(self.S * self.K).index_add_(
-            0, self.s * self.K + self.a, torch.ones(self.N)).reshape(self.S, self.K)
+        self.sa = self.s * self.K + self.a
+        self.n_sa_flat = torch.zeros(self.S * self.K).index_add_(
+            0, self.sa, torch.ones(self.N))
+        self.n_sa = self.n_sa_flat.reshape(self.S, self.K)
+        self.Q0 = None
 
     def advantage(self, Q):
         mean = (Q * self.avf).sum(1, keepdim=True) / self.Ks[:, None]
@@ -75,7 +84,9 @@ class Problem:
         V = st["tau"] * torch.logsumexp((Q / st["tau"]).masked_fill(~self.av, NEG_INF), 1)
         r = torch.tanh(w[self.s, self.a]) if self.learned else self.reward
         delta = Q[self.s, self.a] - r - self.disc * V[self.s2]
-        bell = (delta * delta).sum()
+        # per (s, a) pair: n_sa * (mean residual)^2 = (sum of residuals)^2 / n_sa
+        dsum = torch.zeros(self.S * self.K).index_add(0, self.sa, delta)
+        bell = (dsum * dsum / self.n_sa_flat.clamp(min=1.0)).sum()
         cql = (torch.logsumexp(Q.masked_fill(~self.av, NEG_INF), 1)[self.s]
                - Q[self.s, self.a]).sum()
         rl2 = (w[self.av] ** 2).sum() if self.learned else torch.zeros(())
@@ -160,8 +171,7 @@ class Problem:
 
     # --- EM -------------------------------------------------------------------
     def init(self):
-        freq = (self.n_sa + 0.5) * self.avf
-        Q = torch.log(freq / freq.sum(1, keepdim=True))
+        Q = self.Q0.clone()
         Q[~self.av] = 0.0
         return Q
 
@@ -178,6 +188,8 @@ class Problem:
         J_old = float("inf")
         converged = False
         it = 0
+        max_time = st.get("max_time", float("inf"))
+        t_start = time.perf_counter()
         for it in range(1, int(st["max_iter"]) + 1):
             z_new, se, _ = self.estep(Q.detach(), z, mu, sigma,
                                       int(st["estep_iter"]), st["estep_tol"])
@@ -196,16 +208,18 @@ class Problem:
             with torch.no_grad():
                 f0 = self.objective(Q, w, bt)[0].item()
             scale = max(1.0, abs(f0))
-            opt.param_groups[0]["tolerance_change"] = st["tol"] * 1e-2 * scale
+            opt.param_groups[0]["tolerance_change"] = st["tol"] * self.N * 1e-2
             opt.param_groups[0]["tolerance_grad"] = 1e-8 * scale / n_par
             opt.step(closure)
             with torch.no_grad():
                 value = self.objective(Q, w, bt)[0].item()
             total = value + ((z - mu) ** 2).sum().item() / (2 * sigma ** 2)
-            rel = abs(J_old - total) / max(1.0, abs(total))
+            change = abs(J_old - total)
             J_old = total
-            if rel < st["tol"] and max_dz < st["tol_z"]:
+            if change < st["tol"] * self.N and max_dz < st["tol_z"]:
                 converged = True
+                break
+            if time.perf_counter() - t_start > max_time:
                 break
         z, se, status = self.estep(Q.detach(), z, mu, sigma, int(st["estep_iter"]), st["estep_tol"])
         return {"Q": Q.detach(), "w": None if w is None else w.detach(), "z": z,
@@ -226,18 +240,8 @@ def write_matrix(path, M):
     np.savetxt(path, M.numpy(), delimiter=",", fmt="%.17g")
 
 
-def main():
-    d_dir = sys.argv[1]
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    torch.set_num_threads(threads)
-    st = read_settings(os.path.join(d_dir, "settings.csv"))
-    d = np.loadtxt(os.path.join(d_dir, "decisions.csv"), delimiter=",", skiprows=1)
-    d = d.reshape(-1, 6)
-    av = np.loadtxt(os.path.join(d_dir, "available.csv"), delimiter=",").reshape(
-        int(st["S"]), int(st["K"]))
-    prob = Problem(d, av, st)
-
-    # check at the common point
+def check(prob, st, d_dir):
+    """Objective, gradient and one E-step at the common check point."""
     Qc = torch.as_tensor(np.loadtxt(os.path.join(d_dir, "check_Q.csv"), delimiter=",")
                          .reshape(prob.S, prob.K))
     zc = torch.as_tensor(np.loadtxt(os.path.join(d_dir, "check_z.csv"), delimiter=",",
@@ -259,6 +263,28 @@ def main():
         f.write("z\n")
         f.writelines("%.17g\n" % v for v in ze.tolist())
 
+
+def main():
+    d_dir = sys.argv[1]
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    what = sys.argv[3] if len(sys.argv) > 3 else "both"
+    torch.set_num_threads(threads)
+    st = read_settings(os.path.join(d_dir, "settings.csv"))
+    d = np.loadtxt(os.path.join(d_dir, "decisions.csv"), delimiter=",", skiprows=1)
+    d = d.reshape(-1, 6)
+    av = np.loadtxt(os.path.join(d_dir, "available.csv"), delimiter=",").reshape(
+        int(st["S"]), int(st["K"]))
+    prob = Problem(d, av, st)
+    prob.Q0 = torch.as_tensor(np.loadtxt(os.path.join(d_dir, "start_Q.csv"), delimiter=",")
+                              .reshape(prob.S, prob.K))
+
+    with open(os.path.join(d_dir, "torch_version.txt"), "w") as f:
+        f.write(torch.__version__ + "\n")
+    if what in ("check", "both"):
+        check(prob, st, d_dir)
+    if what == "check":
+        return
+
     t0 = time.perf_counter()
     fit = prob.fit()
     secs = time.perf_counter() - t0
@@ -276,8 +302,6 @@ def main():
     with open(os.path.join(d_dir, "torch_z.csv"), "w") as f:
         f.write("z\n")
         f.writelines("%.17g\n" % v for v in fit["z"].tolist())
-    with open(os.path.join(d_dir, "torch_version.txt"), "w") as f:
-        f.write(torch.__version__ + "\n")
 
 
 if __name__ == "__main__":

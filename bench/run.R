@@ -1,7 +1,7 @@
 # Run the whole rlpsy benchmark suite.
 #
-#   Rscript bench/run.R            # full benchmark (about 30-45 minutes)
-#   Rscript bench/run.R --quick    # smoke version for CI (under a minute)
+#   Rscript bench/run.R            # full benchmark (about 30-40 minutes)
+#   Rscript bench/run.R --quick    # smoke version for CI (about a minute)
 #
 # Runs each script in its own R process (each also runs on its own, see
 # bench/README.md), then bench/summary.R. Full results go to bench/results/,
@@ -16,10 +16,12 @@ here <- local({
   normalizePath(if (length(f)) dirname(f[1]) else "bench")
 })
 scripts <- if (quick) {
-  c("scaling.R", "threads.R", "bound.R", "peers.R", "realdata.R")
+  c("scaling.R", "threads.R", "bound.R", "peers.R", "realdata.R", "minibatch.R",
+    "measurement.R")
 } else {
   # scaling last: its 10^7 fit is the longest and may hit its time limit
-  c("threads.R", "bound.R", "peers.R", "realdata.R", "arena.R", "scaling.R")
+  c("threads.R", "bound.R", "peers.R", "realdata.R", "minibatch.R",
+    "measurement.R", "arena.R", "scaling.R")
 }
 cache <- tempfile("rlpsy-bench-cache-")
 dir.create(cache)

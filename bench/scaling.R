@@ -66,9 +66,11 @@ run_size <- function(label) {
       problem = label, decisions = p$participants * p$per, participants = p$participants,
       states = p$states, actions = p$actions, outcome = outcome,
       simulate_s = t_sim, encode_s = NA, fit_s = NA, process_s = wall,
-      iterations = NA, converged = NA, ns_per_decision_iter = NA,
+      iterations = NA, evaluations = NA, converged = NA, ns_per_decision_iter = NA,
+      ns_per_decision_eval = NA,
       units = NA, raw_mb = NA, peak_rss_mb = max_rss, base_rss_mb = NA,
       peak_over_raw = NA, peak_above_base_over_raw = NA, beta_cor = NA,
+      task_consistency = NA,
       other_load_cores = others, stringsAsFactors = FALSE))
   }
   r <- readRDS(rfile)
@@ -80,12 +82,15 @@ run_size <- function(label) {
     actions = if (label == "1e7") sprintf("%d (5-%d avail.)", r$actions, r$actions) else as.character(r$actions),
     outcome = if (nzchar(r$warnings)) paste("warning:", r$warnings) else "ok",
     simulate_s = t_sim, encode_s = r$encode_s, fit_s = r$fit_s,
-    process_s = wall, iterations = r$iterations, converged = r$converged,
+    process_s = wall, iterations = r$iterations, evaluations = r$mstep_evals_total,
+    converged = r$converged,
     ns_per_decision_iter = 1e9 * r$fit_s / (r$decisions * r$iterations),
+    ns_per_decision_eval = 1e9 * r$fit_s / (r$decisions * r$mstep_evals_total),
     units = r$units, raw_mb = raw_mb, peak_rss_mb = peak,
     base_rss_mb = r$rss_base_mb, peak_over_raw = peak / raw_mb,
     peak_above_base_over_raw = (peak - r$rss_base_mb) / raw_mb,
-    beta_cor = r$beta_cor, other_load_cores = others, stringsAsFactors = FALSE)
+    beta_cor = r$beta_cor, task_consistency = r$task_consistency,
+    other_load_cores = others, stringsAsFactors = FALSE)
 }
 
 run_all <- function() {
@@ -93,9 +98,10 @@ run_all <- function() {
   res$actions <- as.character(res$actions)
 
   notes <- c(
-    "Fit: `rlpsy_fit()` on `rlpsy_data()`-encoded data (encoding time separate), gamma = 0.9, observed reward, `rlpsy_control(threads = 2)` (defaults otherwise: tol = 1e-8, tol_z = 1e-4, mstep_iter = 10).",
+    "Fit: `rlpsy_fit()` on `rlpsy_data()`-encoded data (encoding time separate), gamma = 0.9, observed reward, `rlpsy_control(threads = 2)` (defaults otherwise: lambda_bell = 1000 value units, lambda_cql = 0, tol = 1e-9 per decision, tol_z = 1e-4, mstep_iter = 50; profiled L-BFGS M-step, SQUAREM empirical-Bayes prior).",
     "Problems: random sparse MDPs (bench/tasks.R), 100 decisions per participant; `1e4`, `1e5`, `1e6` on one 500-state, 5-action task (only the number of decisions changes); `1e4s` = 10^4 decisions on a 50-state, 5-action task (denser data); `1e7` on a 1,000-state task with 5-10 available actions (of 10) per state.",
-    "`ns_per_decision_iter` = fit time / (decisions x EM iterations); one EM iteration is an E-step (a few Newton passes) plus up to 10 L-BFGS iterations (each one or more objective+gradient passes).",
+    "`iterations` = EM iterations (each: the E-step/prior fixed point at the current Q, then one profiled L-BFGS M-step of at most 50 iterations); `evaluations` = objective + gradient evaluations of all M-steps together, each including an exact E-step (a few Newton passes over the units). `ns_per_decision_iter` = fit time / (decisions x EM iterations); `ns_per_decision_eval` = fit time / (decisions x evaluations), which also carries the E-step/prior fixed points between M-steps.",
+    "`task_consistency` = correlation of the fitted advantage with the task's over the choice sets (fit$diagnostics).",
     "`units` = distinct (participant, state) pairs: the behaviour term's sufficient statistics.",
     "`raw_mb` = object.size() of the integer-coded data frame (participant, state, action, next_state integer; done logical; reward double). `peak_rss_mb` = maximum resident set size of the child process (`/usr/bin/time -v`), which includes R itself; `base_rss_mb` = its resident memory after loading rlpsy, before reading the data. `peak_over_raw` = peak / raw; `peak_above_base_over_raw` = (peak - base) / raw.",
     "`beta_cor` = correlation of estimated and true log beta (a sanity check of the fit).",
@@ -119,7 +125,7 @@ plot_scaling <- function(res, file) {
   y <- res$fit_s[ok]
   xl <- range(c(res$decisions, 1e4, 1e7)) * c(0.6, 1.6)
   ref <- which.max(x >= 1e5)  # linear reference through the 10^5 fit
-  yl <- range(c(y, 20, 300, y[ref] * range(x) / x[ref]), na.rm = TRUE) * c(0.8, 1.3)
+  yl <- range(c(y, 5, 60, y[ref] * range(x) / x[ref]), na.rm = TRUE) * c(0.8, 1.3)
   plot(x, y, log = "xy", xlim = xl, ylim = yl, pch = 19, type = "b",
        xlab = "decisions", ylab = "fit wall time (s)",
        main = "Full fit, 2 threads", xaxt = "n", yaxt = "n")
@@ -128,21 +134,23 @@ plot_scaling <- function(res, file) {
   yt <- c(0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
   axis(2, at = yt, labels = format(yt, drop0trailing = TRUE, scientific = FALSE, trim = TRUE), las = 1)
   lines(xl, y[ref] * xl / x[ref], lty = 2, col = "grey40")
-  points(c(1e6, 1e7), c(20, 300), pch = 4, col = "red", cex = 1.5, lwd = 2)
-  text(x, y, paste(res$iterations[ok], "it."), pos = 1, cex = 0.75)
+  points(c(1e6, 1e7), c(5, 60), pch = 4, col = "red", cex = 1.5, lwd = 2)
+  text(x, y, paste0(res$iterations[ok], " it., ",
+                   if (is.null(res$evaluations)) "" else res$evaluations[ok], " ev."),
+       pos = 1, cex = 0.75)
   if (any(failed)) {
     abline(v = res$decisions[failed], col = "red", lty = 3)
     text(res$decisions[failed], yl[2], "not finished", col = "red", pos = 2, cex = 0.8)
   }
-  legend("topleft", c("measured (EM iterations)", "linear through the 10^5 fit",
-                      "targets: 20 s at 10^6, 5 min at 10^7"),
+  legend("topleft", c("measured (EM iterations, evaluations)", "linear through the 10^5 fit",
+                      "targets: 5 s at 10^6, 60 s at 10^7"),
          pch = c(19, NA, 4), lty = c(1, 2, NA), col = c("black", "grey40", "red"),
          bty = "n", cex = 0.85)
-  cpi <- res$ns_per_decision_iter[ok]
-  plot(x, cpi, log = "x", xlim = xl, pch = 19, type = "b",
-       ylim = c(0, max(cpi) * 1.2), xlab = "decisions",
-       ylab = "ns per decision per EM iteration",
-       main = "Cost per decision per EM iteration", xaxt = "n")
+  cpe <- if (is.null(res$ns_per_decision_eval)) rep(NA_real_, sum(ok)) else res$ns_per_decision_eval[ok]
+  plot(x, cpe, log = "x", xlim = xl, pch = 19, type = "b",
+       ylim = c(0, max(cpe, 1, na.rm = TRUE) * 1.2), xlab = "decisions",
+       ylab = "ns per decision per evaluation",
+       main = "Cost per decision per M-step evaluation", xaxt = "n")
   axis(1, at = xt, labels = parse(text = paste0("10^", 3:8)))
   invisible()
 }

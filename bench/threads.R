@@ -19,9 +19,10 @@ reps <- if (quick) 5L else 11L
 prob <- bench_problem(label)
 enc <- bench_encode(prob)
 ctrl <- rlpsy_control(threads = 2)
-settings <- rlpsy:::core_settings(ctrl, gamma = 0.9, tau = 1, learned = FALSE)
-core <- rlpsy:::core_new(enc, settings)
-st <- rlpsy:::initial_state(enc, ctrl)
+prep <- bench_core(enc, ctrl, gamma = 0.9)
+settings <- prep$settings
+core <- prep$core
+st <- prep$state
 info <- rlpsy:::core_info(core)
 
 estep <- function(threads) {
