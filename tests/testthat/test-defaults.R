@@ -22,9 +22,12 @@ dense_problem <- local({
 
 test_that("default fits keep the task's advantage and recover beta", {
   p <- dense_problem()
-  fit <- task_fit(p$sims)
+  # data from the model raise no identification warning (no diagnostic fires)
+  expect_warning(fit <- task_fit(p$sims), NA)
   expect_true(fit$converged)
   expect_gt(fit$diagnostics$task_consistency, 0.999)
+  expect_identical(nrow(fit$diagnostics$never_taken), 0L)
+  expect_identical(nrow(fit$diagnostics$flat_states), 0L)
   expect_recovered(fit, p$sims)
   # q = "task" holds Q at the task's values exactly and gives the same betas
   fixed <- task_fit(p$sims, q = "task")
