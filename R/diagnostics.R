@@ -56,12 +56,9 @@ rank_cor <- function(x, y) {
 #' values over the choice set, relative to the value unit, below `tol`.
 #' @noRd
 flat_states <- function(Q, enc, unit, tol) {
-  av <- enc$available
-  Qa <- Q
-  Qa[!av] <- NA
-  spread <- sqrt(rowMeans((Qa - rowMeans(Qa, na.rm = TRUE))^2, na.rm = TRUE)) / unit
+  spread <- state_spread(Q, enc$available) / unit
   n_s <- tabulate(enc$state + 1L, enc$n_states)
-  flat <- n_s > 0 & rowSums(av) > 1L & spread < tol
+  flat <- n_s > 0 & rowSums(enc$available) > 1L & spread < tol
   data.frame(state = enc$states[flat], spread = spread[flat],
              stringsAsFactors = FALSE)
 }

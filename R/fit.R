@@ -284,13 +284,18 @@ task_q_from <- function(task, enc, spec) {
 #' values do not distinguish any actions.
 #' @noRd
 value_unit <- function(Q, enc) {
-  av <- enc$available
   n_s <- tabulate(enc$state + 1L, enc$n_states)
-  Qa <- Q
-  Qa[!av] <- NA
-  c2 <- rowMeans((Qa - rowMeans(Qa, na.rm = TRUE))^2, na.rm = TRUE)
-  v <- sqrt(sum(n_s * c2) / sum(n_s))
+  v <- sqrt(sum(n_s * state_spread(Q, enc$available)^2) / sum(n_s))
   if (!is.finite(v) || v <= 0) 1 else v
+}
+
+#' Per state, the root-mean-square of Q centred over the choice set
+#' (rho(s) of the identified advantage without eps)
+#' @noRd
+state_spread <- function(Q, available) {
+  Qa <- Q
+  Qa[!available] <- NA
+  sqrt(rowMeans((Qa - rowMeans(Qa, na.rm = TRUE))^2, na.rm = TRUE))
 }
 
 #' The settings the C++ core needs. The Bellman weight is in units of the

@@ -207,9 +207,7 @@ class Model {
   void curvature_inverse(const double* x, double* hinv) {
     const int S = d_.S, K = d_.K;
     advantage(x, Runner());
-    std::vector<double> in(S, 0.0);
-    for (size_t i = 0; i < d_.b_n.size(); ++i)
-      if (!d_.b_done[i]) in[d_.b_next[i]] += d_.b_n[i];
+    const std::vector<double> in = arrivals();
     const double* w = learned_reward() ? x + n_q() : nullptr;
     for (int s = 0; s < S; ++s) {
       double b2 = 0.0;
@@ -290,9 +288,7 @@ class Model {
     const int S = d_.S, K = d_.K;
     // the Bellman part of curvature_inverse's diagonal: its own pair and
     // the arrivals into the state (through V)
-    std::vector<double> in(S, 0.0);
-    for (size_t i = 0; i < d_.b_n.size(); ++i)
-      if (!d_.b_done[i]) in[d_.b_next[i]] += d_.b_n[i];
+    const std::vector<double> in = arrivals();
     long bell = 0, all = 0;  // pairs with data, and those Bellman-dominated
     for (long i = 0; i < n_q(); ++i) {
       const int s = static_cast<int>(i / K);
@@ -529,6 +525,15 @@ class Model {
       for (int a = 0; a < K; ++a)
         out[a] += set_.lambda_cql * (d_.n_s[s] * p[a] - d_.n_sa[s * K + a]);
     }
+  }
+
+  // Non-terminal arrivals into each state: sum of the tuple counts with
+  // s' = s and d = 0 (how strongly V(s) enters the Bellman term)
+  std::vector<double> arrivals() const {
+    std::vector<double> in(d_.S, 0.0);
+    for (size_t i = 0; i < d_.b_n.size(); ++i)
+      if (!d_.b_done[i]) in[d_.b_next[i]] += d_.b_n[i];
+    return in;
   }
 
   // v <- (gamma P pi) v, or its transpose, in place (one sweep over the
