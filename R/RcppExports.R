@@ -9,8 +9,8 @@ identification_counts_cpp <- function(enc) {
     .Call(`_rlpsy_identification_counts_cpp`, enc)
 }
 
-core_new <- function(enc, settings) {
-    .Call(`_rlpsy_core_new`, enc, settings)
+core_new <- function(enc, settings, shards = 1L) {
+    .Call(`_rlpsy_core_new`, enc, settings, shards)
 }
 
 core_set_settings <- function(ptr, settings) {
@@ -21,24 +21,40 @@ core_info <- function(ptr) {
     .Call(`_rlpsy_core_info`, ptr)
 }
 
-core_objective <- function(ptr, Q, w, z, mu, sigma, threads, gradient) {
-    .Call(`_rlpsy_core_objective`, ptr, Q, w, z, mu, sigma, threads, gradient)
+core_objective <- function(ptr, theta, w, z, mu, sigma, threads, gradient) {
+    .Call(`_rlpsy_core_objective`, ptr, theta, w, z, mu, sigma, threads, gradient)
 }
 
-core_estep <- function(ptr, Q, z0, mu, sigma, threads, max_iter, tol, active = NULL) {
-    .Call(`_rlpsy_core_estep`, ptr, Q, z0, mu, sigma, threads, max_iter, tol, active)
+core_estep <- function(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active = NULL) {
+    .Call(`_rlpsy_core_estep`, ptr, theta, z0, mu, sigma, threads, max_iter, tol, active)
 }
 
-core_mstep <- function(ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8) {
-    .Call(`_rlpsy_core_mstep`, ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol)
+core_mstep <- function(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8) {
+    .Call(`_rlpsy_core_mstep`, ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol)
 }
 
 core_task_q <- function(ptr, max_iter, tol) {
     .Call(`_rlpsy_core_task_q`, ptr, max_iter, tol)
 }
 
-core_advantage <- function(ptr, Q) {
-    .Call(`_rlpsy_core_advantage`, ptr, Q)
+core_q <- function(ptr, theta) {
+    .Call(`_rlpsy_core_q`, ptr, theta)
+}
+
+core_advantage <- function(ptr, theta) {
+    .Call(`_rlpsy_core_advantage`, ptr, theta)
+}
+
+core_tuples <- function(ptr) {
+    .Call(`_rlpsy_core_tuples`, ptr)
+}
+
+core_set_params <- function(ptr, q, r = NULL) {
+    invisible(.Call(`_rlpsy_core_set_params`, ptr, q, r))
+}
+
+core_reward <- function(ptr, w) {
+    .Call(`_rlpsy_core_reward`, ptr, w)
 }
 
 core_alive <- function(ptr) {
@@ -51,5 +67,25 @@ task_soft_q_cpp <- function(n_states, n_actions, offsets, csr_next, prob, availa
 
 task_simulate_cpp <- function(n_states, n_actions, offsets, csr_next, prob, available, terminal, advantage, start_cum, beta, n_decisions) {
     .Call(`_rlpsy_task_simulate_cpp`, n_states, n_actions, offsets, csr_next, prob, available, terminal, advantage, start_cum, beta, n_decisions)
+}
+
+advantage_cpp <- function(Q, available, eps, global = NULL) {
+    .Call(`_rlpsy_advantage_cpp`, Q, available, eps, global)
+}
+
+soft_value_cpp <- function(Q, available, tau) {
+    .Call(`_rlpsy_soft_value_cpp`, Q, available, tau)
+}
+
+policy_cpp <- function(A, available, beta, state) {
+    .Call(`_rlpsy_policy_cpp`, A, available, beta, state)
+}
+
+q_values_cpp <- function(q, theta, S, K) {
+    .Call(`_rlpsy_q_values_cpp`, q, theta, S, K)
+}
+
+q_backprop_cpp <- function(q, theta, dQ, hQ) {
+    .Call(`_rlpsy_q_backprop_cpp`, q, theta, dQ, hQ)
 }
 

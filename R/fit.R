@@ -456,7 +456,7 @@ run_em <- function(core, enc, st, ctrl) {
     m <- core_mstep(core, st$Q, st$w, st$z, st$prior[["mu"]],
                     st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
                     tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
-    st$Q <- m$Q
+    st$Q <- m$theta
     st$w <- m$w
     st$z <- m$estep$z
     max_dz <- max(abs(st$z - z_old))

@@ -111,7 +111,7 @@ compare_check <- function(prefix) {
                                         header = FALSE)))
   ze <- utils::read.csv(file.path(dir, paste0(prefix, "_check_estep.csv")))$z
   c(check_rel_objective = abs(tot - ref$value) / abs(ref$value),
-    check_rel_gradient = max(abs(g - ref$grad_Q)) / max(abs(ref$grad_Q)),
+    check_rel_gradient = max(abs(g - ref$grad_theta)) / max(abs(ref$grad_theta)),
     check_max_estep_dz = max(abs(ze - ref_e)))
 }
 

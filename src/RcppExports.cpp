@@ -33,13 +33,14 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_new
-SEXP core_new(List enc, List settings);
-RcppExport SEXP _rlpsy_core_new(SEXP encSEXP, SEXP settingsSEXP) {
+SEXP core_new(List enc, List settings, int shards);
+RcppExport SEXP _rlpsy_core_new(SEXP encSEXP, SEXP settingsSEXP, SEXP shardsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< List >::type enc(encSEXP);
     Rcpp::traits::input_parameter< List >::type settings(settingsSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_new(enc, settings));
+    Rcpp::traits::input_parameter< int >::type shards(shardsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_new(enc, settings, shards));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -64,29 +65,29 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_objective
-List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, double mu, double sigma, int threads, bool gradient);
-RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
+List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, double mu, double sigma, int threads, bool gradient);
+RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
-    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
     Rcpp::traits::input_parameter< double >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, Q, w, z, mu, sigma, threads, gradient));
+    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, theta, w, z, mu, sigma, threads, gradient));
     return rcpp_result_gen;
 END_RCPP
 }
 // core_estep
-List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
-RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP QSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
+RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z0(z0SEXP);
     Rcpp::traits::input_parameter< double >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
@@ -94,18 +95,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< Nullable<IntegerVector> >::type active(activeSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, Q, z0, mu, sigma, threads, max_iter, tol, active));
+    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active));
     return rcpp_result_gen;
 END_RCPP
 }
 // core_mstep
-List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w, NumericVector z, double mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
-RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP QSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
+List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, double mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
-    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
     Rcpp::traits::input_parameter< double >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
@@ -116,7 +117,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
     Rcpp::traits::input_parameter< int >::type estep_iter(estep_iterSEXP);
     Rcpp::traits::input_parameter< double >::type estep_tol(estep_tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, Q, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -132,14 +133,57 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// core_advantage
-NumericMatrix core_advantage(SEXP ptr, NumericMatrix Q);
-RcppExport SEXP _rlpsy_core_advantage(SEXP ptrSEXP, SEXP QSEXP) {
+// core_q
+NumericMatrix core_q(SEXP ptr, SEXP theta);
+RcppExport SEXP _rlpsy_core_q(SEXP ptrSEXP, SEXP thetaSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_advantage(ptr, Q));
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_q(ptr, theta));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_advantage
+NumericMatrix core_advantage(SEXP ptr, SEXP theta);
+RcppExport SEXP _rlpsy_core_advantage(SEXP ptrSEXP, SEXP thetaSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_advantage(ptr, theta));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_tuples
+List core_tuples(SEXP ptr);
+RcppExport SEXP _rlpsy_core_tuples(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_tuples(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_set_params
+void core_set_params(SEXP ptr, List q, Nullable<List> r);
+RcppExport SEXP _rlpsy_core_set_params(SEXP ptrSEXP, SEXP qSEXP, SEXP rSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< List >::type q(qSEXP);
+    Rcpp::traits::input_parameter< Nullable<List> >::type r(rSEXP);
+    core_set_params(ptr, q, r);
+    return R_NilValue;
+END_RCPP
+}
+// core_reward
+NumericVector core_reward(SEXP ptr, SEXP w);
+RcppExport SEXP _rlpsy_core_reward(SEXP ptrSEXP, SEXP wSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_reward(ptr, w));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -196,21 +240,94 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// advantage_cpp
+NumericMatrix advantage_cpp(NumericMatrix Q, LogicalMatrix available, double eps, Nullable<LogicalVector> global);
+RcppExport SEXP _rlpsy_advantage_cpp(SEXP QSEXP, SEXP availableSEXP, SEXP epsSEXP, SEXP globalSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< LogicalMatrix >::type available(availableSEXP);
+    Rcpp::traits::input_parameter< double >::type eps(epsSEXP);
+    Rcpp::traits::input_parameter< Nullable<LogicalVector> >::type global(globalSEXP);
+    rcpp_result_gen = Rcpp::wrap(advantage_cpp(Q, available, eps, global));
+    return rcpp_result_gen;
+END_RCPP
+}
+// soft_value_cpp
+NumericVector soft_value_cpp(NumericMatrix Q, LogicalMatrix available, double tau);
+RcppExport SEXP _rlpsy_soft_value_cpp(SEXP QSEXP, SEXP availableSEXP, SEXP tauSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< NumericMatrix >::type Q(QSEXP);
+    Rcpp::traits::input_parameter< LogicalMatrix >::type available(availableSEXP);
+    Rcpp::traits::input_parameter< double >::type tau(tauSEXP);
+    rcpp_result_gen = Rcpp::wrap(soft_value_cpp(Q, available, tau));
+    return rcpp_result_gen;
+END_RCPP
+}
+// policy_cpp
+NumericMatrix policy_cpp(NumericMatrix A, LogicalMatrix available, NumericVector beta, IntegerVector state);
+RcppExport SEXP _rlpsy_policy_cpp(SEXP ASEXP, SEXP availableSEXP, SEXP betaSEXP, SEXP stateSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< NumericMatrix >::type A(ASEXP);
+    Rcpp::traits::input_parameter< LogicalMatrix >::type available(availableSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type beta(betaSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type state(stateSEXP);
+    rcpp_result_gen = Rcpp::wrap(policy_cpp(A, available, beta, state));
+    return rcpp_result_gen;
+END_RCPP
+}
+// q_values_cpp
+NumericMatrix q_values_cpp(List q, NumericVector theta, int S, int K);
+RcppExport SEXP _rlpsy_q_values_cpp(SEXP qSEXP, SEXP thetaSEXP, SEXP SSEXP, SEXP KSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< List >::type q(qSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< int >::type S(SSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
+    rcpp_result_gen = Rcpp::wrap(q_values_cpp(q, theta, S, K));
+    return rcpp_result_gen;
+END_RCPP
+}
+// q_backprop_cpp
+List q_backprop_cpp(List q, NumericVector theta, NumericVector dQ, NumericVector hQ);
+RcppExport SEXP _rlpsy_q_backprop_cpp(SEXP qSEXP, SEXP thetaSEXP, SEXP dQSEXP, SEXP hQSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< List >::type q(qSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type dQ(dQSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type hQ(hQSEXP);
+    rcpp_result_gen = Rcpp::wrap(q_backprop_cpp(q, theta, dQ, hQ));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_encoding_problem_cpp", (DL_FUNC) &_rlpsy_encoding_problem_cpp, 2},
     {"_rlpsy_identification_counts_cpp", (DL_FUNC) &_rlpsy_identification_counts_cpp, 1},
-    {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 2},
+    {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 3},
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
     {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
     {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
     {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 13},
     {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},
+    {"_rlpsy_core_q", (DL_FUNC) &_rlpsy_core_q, 2},
     {"_rlpsy_core_advantage", (DL_FUNC) &_rlpsy_core_advantage, 2},
+    {"_rlpsy_core_tuples", (DL_FUNC) &_rlpsy_core_tuples, 1},
+    {"_rlpsy_core_set_params", (DL_FUNC) &_rlpsy_core_set_params, 3},
+    {"_rlpsy_core_reward", (DL_FUNC) &_rlpsy_core_reward, 2},
     {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
+    {"_rlpsy_advantage_cpp", (DL_FUNC) &_rlpsy_advantage_cpp, 4},
+    {"_rlpsy_soft_value_cpp", (DL_FUNC) &_rlpsy_soft_value_cpp, 3},
+    {"_rlpsy_policy_cpp", (DL_FUNC) &_rlpsy_policy_cpp, 4},
+    {"_rlpsy_q_values_cpp", (DL_FUNC) &_rlpsy_q_values_cpp, 4},
+    {"_rlpsy_q_backprop_cpp", (DL_FUNC) &_rlpsy_q_backprop_cpp, 4},
     {NULL, NULL, 0}
 };
 

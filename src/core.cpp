@@ -6,7 +6,7 @@ using namespace Rcpp;
 using namespace rlpsy_glue;
 
 // [[Rcpp::export(rng = false)]]
-SEXP core_new(List enc, List settings) {
+SEXP core_new(List enc, List settings, int shards = 1) {
   rlpsy::RawDecisions raw;
   IntegerVector offsets = enc["offsets"], state = enc["state"],
                 action = enc["action"], next_state = enc["next_state"],
@@ -36,7 +36,7 @@ SEXP core_new(List enc, List settings) {
   Core* core;
   try {
     rlpsy_glue::PollingRunner poller;
-    core = new Core(rlpsy::compress(raw, poller), settings_from(settings));
+    core = new Core(rlpsy::compress(raw, poller, shards), settings_from(settings));
   } catch (const rlpsy::Interrupted&) {
     throw Rcpp::internal::InterruptedException();
   } catch (std::exception& e) {
@@ -52,24 +52,28 @@ void core_set_settings(SEXP ptr, List settings) {
 
 // [[Rcpp::export(rng = false)]]
 List core_info(SEXP ptr) {
-  const rlpsy::Data& d = core_of(ptr)->model.data();
+  const rlpsy::Model& m = core_of(ptr)->model;
+  const rlpsy::Data& d = m.data();
   return List::create(_["n_decisions"] = static_cast<double>(d.N),
                       _["n_participants"] = d.J, _["n_states"] = d.S,
                       _["n_actions"] = d.K,
                       _["n_units"] = static_cast<double>(d.n_units()),
-                      _["n_cells"] = static_cast<double>(d.c_n.size()),
-                      _["n_tuples"] = static_cast<double>(d.b_n.size()));
+                      _["n_cells"] = static_cast<double>(d.n_cells()),
+                      _["n_tuples"] = static_cast<double>(d.b_n.size()),
+                      _["n_shards"] = static_cast<int>(d.shards.size()),
+                      _["n_theta"] = static_cast<double>(m.n_q()),
+                      _["n_w"] = static_cast<double>(m.n_w()));
 }
 
 // [[Rcpp::export(rng = false)]]
-List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
+List core_objective(SEXP ptr, SEXP theta, SEXP w,
                     NumericVector z, double mu, double sigma, int threads,
                     bool gradient) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
     rlpsy::Model& m = core->model;
     if (z.size() != m.data().J) stop("internal: z has the wrong length");
-    Eigen::VectorXd x = pack(m, Q, w);
+    Eigen::VectorXd x = pack(m, theta, w);
     Eigen::VectorXd g(m.n_params());
     ParallelRunner run = core->runner(threads);
     m.set_beta(z.begin());
@@ -79,9 +83,8 @@ List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
     c.total += c.prior;
     List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
     if (gradient) {
-      const int S = m.data().S, K = m.data().K;
-      out["grad_Q"] = from_rows(g.data(), S, K);
-      out["grad_w"] = m.learned_reward() ? RObject(from_rows(g.data() + m.n_q(), S, K))
+      out["grad_theta"] = params_out(m, g.data(), true);
+      out["grad_w"] = m.learned_reward() ? RObject(params_out(m, g.data() + m.n_q(), false))
                                          : RObject(R_NilValue);
     }
     return out;
@@ -89,7 +92,7 @@ List core_objective(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
 }
 
 // [[Rcpp::export(rng = false)]]
-List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu,
                 double sigma, int threads, int max_iter, double tol,
                 Nullable<IntegerVector> active = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
@@ -97,10 +100,10 @@ List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
     rlpsy::Model& m = core->model;
     const rlpsy::Data& d = m.data();
     if (z0.size() != d.J) stop("internal: z0 has the wrong length");
-    std::vector<double> theta(static_cast<size_t>(d.S) * d.K);
-    to_rows(Q, theta.data());
+    std::vector<double> th(m.n_q());
+    params_in(m, theta, true, th.data());
     ParallelRunner run = core->runner(threads);
-    m.advantage(theta.data(), run);
+    m.advantage(th.data(), run);
     rlpsy::EStepOptions opt;
     opt.max_iter = max_iter;
     opt.tol = tol;
@@ -129,7 +132,7 @@ List core_estep(SEXP ptr, NumericMatrix Q, NumericVector z0, double mu,
 // Returns theta, the E-step at the returned theta (profile only), the
 // components there and the L-BFGS record.
 // [[Rcpp::export(rng = false)]]
-List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
+List core_mstep(SEXP ptr, SEXP theta, SEXP w,
                 NumericVector z, double mu, double sigma, bool profile,
                 int threads, int max_iter, double tol, bool reset_memory,
                 int estep_iter = 100, double estep_tol = 1e-8) {
@@ -139,7 +142,7 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
     const rlpsy::Data& d = m.data();
     if (z.size() != d.J) stop("internal: z has the wrong length");
     if (reset_memory) core->memory.clear();
-    Eigen::VectorXd x = pack(m, Q, w);
+    Eigen::VectorXd x = pack(m, theta, w);
     ParallelRunner run = core->runner(threads);
     std::vector<double> zcur(z.begin(), z.end());
     m.set_beta(zcur.data());
@@ -187,10 +190,9 @@ List core_mstep(SEXP ptr, NumericMatrix Q, Nullable<NumericMatrix> w,
     };
     rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
     if (last_x != x) eval(x, nullptr);
-    const int S = d.S, K = d.K;
     List out = List::create(
-        _["Q"] = from_rows(x.data(), S, K),
-        _["w"] = m.learned_reward() ? RObject(from_rows(x.data() + m.n_q(), S, K))
+        _["theta"] = params_out(m, x.data(), true),
+        _["w"] = m.learned_reward() ? RObject(params_out(m, x.data() + m.n_q(), false))
                                     : RObject(R_NilValue),
         _["value"] = c.total, _["components"] = components_of(c),
         _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
@@ -217,18 +219,86 @@ List core_task_q(SEXP ptr, int max_iter, double tol) {
   });
 }
 
-// The identified advantage of Q under the fit's settings (per-state or
+// Q (S x K) of theta under the fit's Q parameterisation.
+// [[Rcpp::export(rng = false)]]
+NumericMatrix core_q(SEXP ptr, SEXP theta) {
+  const rlpsy::Model& m = core_of(ptr)->model;
+  std::vector<double> th(m.n_q());
+  params_in(m, theta, true, th.data());
+  const int S = m.data().S, K = m.data().K;
+  std::vector<double> q(static_cast<size_t>(S) * K);
+  m.q_model().values(th.data(), q.data());
+  return from_rows(q.data(), S, K);
+}
+
+// The identified advantage of theta under the fit's settings (per-state or
 // global normalisation), S x K, 0 for unavailable actions.
 // [[Rcpp::export(rng = false)]]
-NumericMatrix core_advantage(SEXP ptr, NumericMatrix Q) {
+NumericMatrix core_advantage(SEXP ptr, SEXP theta) {
   Core* core = core_of(ptr);
   rlpsy::Model& m = core->model;
-  const int S = m.data().S, K = m.data().K;
-  if (Q.nrow() != S || Q.ncol() != K) stop("internal: Q has the wrong shape");
-  std::vector<double> theta(static_cast<size_t>(S) * K);
-  to_rows(Q, theta.data());
-  m.advantage(theta.data(), rlpsy::Runner());
-  return from_rows(m.A().data(), S, K);
+  std::vector<double> th(m.n_q());
+  params_in(m, theta, true, th.data());
+  m.advantage(th.data(), rlpsy::Runner());
+  return from_rows(m.A().data(), m.data().S, m.data().K);
+}
+
+// The Bellman tuples (s, a, s', d) of the fit's data, 0-based, with their
+// counts and mean observed reward, in the core's order.
+// [[Rcpp::export(rng = false)]]
+List core_tuples(SEXP ptr) {
+  const rlpsy::Data& d = core_of(ptr)->model.data();
+  IntegerVector done(d.b_done.begin(), d.b_done.end());
+  return List::create(_["state"] = IntegerVector(d.b_s.begin(), d.b_s.end()),
+                      _["action"] = IntegerVector(d.b_a.begin(), d.b_a.end()),
+                      _["next_state"] = IntegerVector(d.b_next.begin(), d.b_next.end()),
+                      _["done"] = done, _["n"] = NumericVector(d.b_n.begin(), d.b_n.end()),
+                      _["reward"] = NumericVector(d.b_rbar.begin(), d.b_rbar.end()));
+}
+
+// The Q and reward parameterisations. q: list(type = "table" | "linear" |
+// "mlp", features = (S*K) x P matrix, rows in row-major (s, a) order, hidden).
+// r: NULL or list(type = "table", index = 0-based parameter of each tuple,
+// n = number of parameters) or list(type = "linear", features = tuples x P).
+// [[Rcpp::export(rng = false)]]
+void core_set_params(SEXP ptr, List q, Nullable<List> r = R_NilValue) {
+  rlpsy::Model& m = core_of(ptr)->model;
+  const long SK = static_cast<long>(m.data().S) * m.data().K;
+  const long T = static_cast<long>(m.data().b_n.size());
+  std::unique_ptr<rlpsy::QModel> qm = q_model_from(q, SK);
+  std::unique_ptr<rlpsy::RewardModel> rm;
+  if (r.isNotNull() && m.learned_reward()) {
+    List rl(r.get());
+    const std::string rt = as<std::string>(rl["type"]);
+    if (rt == "linear") {
+      NumericMatrix F = rl["features"];
+      if (F.nrow() != T) stop("internal: reward features need one row per tuple");
+      rm.reset(new rlpsy::LinearReward(F.ncol(), row_major(F)));
+    } else if (rt == "table") {
+      IntegerVector idx = rl["index"];
+      const long n = as<long>(rl["n"]);
+      if (idx.size() != T) stop("internal: reward index needs one entry per tuple");
+      std::vector<long> ix(idx.begin(), idx.end());
+      for (long i : ix)
+        if (i < 0 || i >= n) stop("internal: reward index out of range");
+      rm.reset(new rlpsy::TableReward(n, std::move(ix), {}));
+    } else {
+      stop("internal: unknown reward type");
+    }
+  }
+  m.set_params(std::move(qm), std::move(rm));
+}
+
+// The learned reward per Bellman tuple at w.
+// [[Rcpp::export(rng = false)]]
+NumericVector core_reward(SEXP ptr, SEXP w) {
+  const rlpsy::Model& m = core_of(ptr)->model;
+  if (!m.learned_reward()) stop("internal: the reward is observed");
+  std::vector<double> wv(m.n_w());
+  params_in(m, w, false, wv.data());
+  NumericVector r(m.data().b_n.size());
+  m.reward_values(wv.data(), r.begin());
+  return r;
 }
 
 // [[Rcpp::export(rng = false)]]

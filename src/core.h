@@ -116,19 +116,62 @@ inline NumericMatrix from_rows(const double* x, int S, int K) {
   return M;
 }
 
-inline Eigen::VectorXd pack(const rlpsy::Model& m, const NumericMatrix& Q,
-                     Nullable<NumericMatrix> w) {
-  const int S = m.data().S, K = m.data().K;
-  if (Q.nrow() != S || Q.ncol() != K) stop("internal: Q has the wrong shape");
+// The parameters as R sees them: a tabular Q's theta and the default
+// learned reward's w are S x K matrices (column-major in R, row-major in the
+// core); other parameterisations are plain vectors.
+inline bool as_table(const rlpsy::Model& m, bool is_q) {
+  return is_q ? m.q_model().is_table() : m.reward_is_pair_table();
+}
+inline void params_in(const rlpsy::Model& m, SEXP v, bool is_q, double* out) {
+  const long n = is_q ? m.n_q() : m.n_w();
+  NumericVector x(v);
+  if (x.size() != n) stop("internal: %s has the wrong length", is_q ? "theta" : "w");
+  if (as_table(m, is_q)) {
+    NumericMatrix M(v);
+    if (M.nrow() != m.data().S || M.ncol() != m.data().K)
+      stop("internal: %s has the wrong shape", is_q ? "Q" : "w");
+    to_rows(M, out);
+  } else {
+    std::copy(x.begin(), x.end(), out);
+  }
+}
+inline SEXP params_out(const rlpsy::Model& m, const double* x, bool is_q) {
+  if (as_table(m, is_q)) return from_rows(x, m.data().S, m.data().K);
+  return NumericVector(x, x + (is_q ? m.n_q() : m.n_w()));
+}
+
+// x = [theta, w] (w only with a learned reward).
+inline Eigen::VectorXd pack(const rlpsy::Model& m, SEXP theta, SEXP w) {
   Eigen::VectorXd x(m.n_params());
-  to_rows(Q, x.data());
+  params_in(m, theta, true, x.data());
   if (m.learned_reward()) {
-    if (w.isNull()) stop("internal: a learned reward needs w");
-    NumericMatrix W(w.get());
-    if (W.nrow() != S || W.ncol() != K) stop("internal: w has the wrong shape");
-    to_rows(W, x.data() + m.n_q());
+    if (Rf_isNull(w)) stop("internal: a learned reward needs w");
+    params_in(m, w, false, x.data() + m.n_q());
   }
   return x;
+}
+
+// Row-major copy of an R matrix.
+inline std::vector<double> row_major(const NumericMatrix& F) {
+  std::vector<double> out(static_cast<size_t>(F.nrow()) * F.ncol());
+  for (int i = 0; i < F.nrow(); ++i)
+    for (int p = 0; p < F.ncol(); ++p) out[static_cast<size_t>(i) * F.ncol() + p] = F(i, p);
+  return out;
+}
+
+// A Q parameterisation from its R description: list(type = "table" |
+// "linear" | "mlp", features = (S*K) x P matrix with rows in row-major
+// (s, a) order, hidden); nullptr for the table.
+inline std::unique_ptr<rlpsy::QModel> q_model_from(const List& q, long SK) {
+  const std::string qt = as<std::string>(q["type"]);
+  if (qt == "table") return nullptr;
+  if (qt != "linear" && qt != "mlp") stop("internal: unknown Q type");
+  NumericMatrix F = q["features"];
+  if (F.nrow() != SK) stop("internal: Q features need one row per (state, action)");
+  if (qt == "linear")
+    return std::unique_ptr<rlpsy::QModel>(new rlpsy::LinearQ(SK, F.ncol(), row_major(F)));
+  return std::unique_ptr<rlpsy::QModel>(
+      new rlpsy::MlpQ(SK, F.ncol(), as<int>(q["hidden"]), row_major(F)));
 }
 
 inline NumericVector components_of(const rlpsy::Components& c) {

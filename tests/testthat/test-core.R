@@ -118,9 +118,9 @@ test_that("analytic gradients equal central finite differences", {
     f <- function(Q, w) core_objective(ptr, Q, w, z, 0.2, 0.7, 1L, FALSE)$value
     got <- core_objective(ptr, Q, w, z, 0.2, 0.7, 2L, TRUE)
     fd_Q <- central_diff(function(x) f(x, w), Q)
-    expect_lt(max_rel_err(got$grad_Q, fd_Q), 1e-6)
+    expect_lt(max_rel_err(got$grad_theta, fd_Q), 1e-6)
     # unavailable actions are not parameters: their gradient is exactly 0
-    expect_true(all(got$grad_Q[!enc$available] == 0))
+    expect_true(all(got$grad_theta[!enc$available] == 0))
     if (is.null(w)) {
       expect_null(got$grad_w)
     } else {
@@ -309,7 +309,7 @@ test_that("consecutive M-steps never increase J and report J at their result", {
     for (i in 1:6) {
       m <- core_mstep(ptr, Q, w, p$z, 0, 1, FALSE, 2L, 3L, 1e-12, i == 1)
       expect_true(m$status %in% 0:1, label = paste("M-step status", i))
-      Q <- m$Q
+      Q <- m$theta
       w <- m$w
       # core_mstep's value excludes the prior term (beta is fixed in the M-step)
       o <- core_objective(ptr, Q, w, p$z, 0, 1, 1L, FALSE)
@@ -337,7 +337,7 @@ test_that("E-steps and M-steps with a fixed prior never increase J", {
     z <- core_estep(ptr, Q, z, 0.2, 0.8, 2L, 100L, 1e-10)$z
     values <- c(values, J_of(Q, w, z))
     m <- core_mstep(ptr, Q, w, z, 0, 1, FALSE, 2L, 5L, 1e-12, i == 1)
-    Q <- m$Q
+    Q <- m$theta
     w <- m$w
     values <- c(values, J_of(Q, w, z))
   }

@@ -159,7 +159,7 @@ test_that("states where all Q are equal give finite E-steps and gradients", {
     expect_equal(e$se, rep(0.8, enc$n_participants), tolerance = 1e-8)
     o <- rlpsy:::core_objective(core, Q, NULL, e$z, 0.2, 0.8, 1L, TRUE)
     expect_true(all(is.finite(o$components)))
-    expect_true(all(is.finite(o$grad_Q)))
+    expect_true(all(is.finite(o$grad_theta)))
   }
   # data in which every participant chooses the same action everywhere
   d$action <- "up"

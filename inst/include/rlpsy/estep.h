@@ -40,14 +40,16 @@ struct EEval {
   double l, g, H, HF;
 };
 
-inline EEval estep_eval(const Data& d, const double* A, const double* amax,
-                        int j, double T, double z, double mu, double sigma) {
-  const int K = d.K;
+// Participant j is local to the shard p.
+inline EEval estep_eval(const TaskStats& t, const PersonStats& d, const double* A,
+                        const double* amax, int j, double T, double z, double mu,
+                        double sigma) {
+  const int K = t.K;
   const double beta = std::exp(z), prec = 1.0 / (sigma * sigma);
   double lse_sum = 0.0, mean_sum = 0.0, var_sum = 0.0;
   for (int u = d.pu_off[j]; u < d.pu_off[j + 1]; ++u) {
     const size_t row = static_cast<size_t>(d.u_state[u]) * K;
-    const uint8_t* av = &d.avail[row];
+    const uint8_t* av = &t.avail[row];
     const double* As = A + row;
     const double m = beta * amax[d.u_state[u]];
     // one pass: Z = sum e_a, sum e_a A_a, sum e_a A_a^2 (A is O(1), unit
@@ -76,24 +78,27 @@ inline EEval estep_eval(const Data& d, const double* A, const double* amax,
 }
 
 // T_j = sum over participant j's decisions of A(s_t, a_t).
-inline double chosen_advantage(const Data& d, const double* A, int j) {
+inline double chosen_advantage(const TaskStats& t, const PersonStats& d,
+                               const double* A, int j) {
   double T = 0.0;
   for (int u = d.pu_off[j]; u < d.pu_off[j + 1]; ++u) {
-    const size_t row = static_cast<size_t>(d.u_state[u]) * d.K;
+    const size_t row = static_cast<size_t>(d.u_state[u]) * t.K;
     for (int c = d.uc_off[u]; c < d.uc_off[u + 1]; ++c)
       T += d.c_n[c] * A[row + d.c_action[c]];
   }
   return T;
 }
 
-// Safeguarded Newton for participant j from z0. Writes the result into slot
-// j of `out` (and nothing else).
-inline void estep_one(const Data& d, const double* A, const double* amax,
+// Safeguarded Newton for participant j (global index) from z0. Writes the
+// result into slot j of `out` (and nothing else).
+inline void estep_one(const Data& data, const double* A, const double* amax,
                       int j, double z0, double mu, double sigma,
                       const EStepOptions& opt, EStepResult& out) {
-  const double T = chosen_advantage(d, A, j);
+  const PersonStats& d = data.shard_of(j);
+  const int jl = j - d.j0;
+  const double T = chosen_advantage(data, d, A, jl);
   double z = z0;
-  EEval e = estep_eval(d, A, amax, j, T, z, mu, sigma);
+  EEval e = estep_eval(data, d, A, amax, jl, T, z, mu, sigma);
   int status = kMaxIter, it = 0;
   for (; it < opt.max_iter; ++it) {
     if (!std::isfinite(e.l) || !std::isfinite(e.g)) {
@@ -109,7 +114,7 @@ inline void estep_one(const Data& d, const double* A, const double* amax,
     if (std::fabs(step) > opt.max_step) step = std::copysign(opt.max_step, step);
     bool accepted = false;
     for (int halve = 0; halve < 60; ++halve, step *= 0.5) {
-      EEval t = estep_eval(d, A, amax, j, T, z + step, mu, sigma);
+      EEval t = estep_eval(data, d, A, amax, jl, T, z + step, mu, sigma);
       // Near the mode the gain g^2 / (2|H|) falls below the rounding error
       // of l_j; there a step that keeps l_j within rounding and shrinks |g|
       // is accepted too, so z converges to the tolerance on g.

@@ -22,6 +22,7 @@
 
 #include "data.h"
 #include "parallel.h"
+#include "params.h"
 
 namespace rlpsy {
 
@@ -36,20 +37,6 @@ struct Settings {
 struct Components {
   double behaviour = 0, bellman = 0, cql = 0, reward_l2 = 0, prior = 0,
          total = 0;
-};
-
-// Tabular Q: the parameters are Q itself (S x K, row-major). A feature-based
-// or neural Q implements the same two maps (values and the chain rule back to
-// its parameters) and the likelihood code stays as it is.
-struct TabularQ {
-  int S, K;
-  long n_params() const { return static_cast<long>(S) * K; }
-  void values(const double* theta, double* Q) const {
-    std::copy(theta, theta + n_params(), Q);
-  }
-  void backprop(const double* dQ, double* dtheta) const {
-    std::copy(dQ, dQ + n_params(), dtheta);
-  }
 };
 
 // Log-sum-exp of x[a] * scale over the available actions of one state, and
@@ -86,19 +73,90 @@ inline double advantage_row(const double* Q, const uint8_t* av, int K, int Ks,
   return rho;
 }
 
+// The prior term of J: sum_j (z_j - mu)^2 / (2 sigma^2).
+inline double prior_term(const double* z, int J, double mu, double sigma) {
+  double p = 0.0;
+  for (int j = 0; j < J; ++j) p += (z[j] - mu) * (z[j] - mu);
+  return p / (2.0 * sigma * sigma);
+}
+
+// The one RMS of global normalisation: sqrt(mean over the states marked in
+// `in` of ms_s + eps), ms_s = mean_a c(s, a)^2; den = the number marked.
+inline double global_rho(const double* ms, const uint8_t* in, int S, double eps,
+                         double* den) {
+  double num = 0.0;
+  *den = 0.0;
+  for (int s = 0; s < S; ++s)
+    if (in[s]) {
+      num += ms[s];
+      *den += 1.0;
+    }
+  return std::sqrt(num / *den + eps);
+}
+
+// The identified advantage of a whole table Q (S x K, row-major) outside a
+// fit: per state (global = nullptr), or with one RMS over the states marked
+// in `global`. Writes A (0 for unavailable actions).
+inline void advantage_table(const double* Q, const uint8_t* avail, int S, int K,
+                            double eps, const uint8_t* global, double* A) {
+  std::vector<double> ms(S), rho(S);
+  for (int s = 0; s < S; ++s) {
+    const size_t row = static_cast<size_t>(s) * K;
+    int Ks = 0;
+    for (int a = 0; a < K; ++a) Ks += avail[row + a] != 0;
+    if (Ks == 0) {
+      std::fill(A + row, A + row + K, 0.0);
+      rho[s] = 1.0;
+      ms[s] = 0.0;
+      continue;
+    }
+    rho[s] = advantage_row(Q + row, avail + row, K, Ks, eps, A + row);
+    ms[s] = rho[s] * rho[s] - eps;
+  }
+  if (!global) return;
+  double den = 0.0;
+  const double r = global_rho(ms.data(), global, S, eps, &den);
+  for (int s = 0; s < S; ++s)
+    for (int a = 0; a < K; ++a) A[static_cast<size_t>(s) * K + a] *= rho[s] / r;
+}
+
+// Softmax policy of one decision: p = softmax(beta A(s, .)) over the
+// available actions (0 elsewhere). The one home of the policy outside the
+// likelihood passes.
+inline void policy_row(const double* As, const uint8_t* av, int K, double beta,
+                       double* p) {
+  lse_softmax(As, av, K, beta, p);
+}
+
+// Soft value V(s) = tau log sum_a exp(Q(s, a) / tau) of one state.
+inline double soft_value_row(const double* Qs, const uint8_t* av, int K,
+                             double tau, double* work) {
+  return tau * lse_softmax(Qs, av, K, 1.0 / tau, work);
+}
+
 inline double max_abs(const double* x, size_t n) {
   double m = 0.0;
   for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
   return m;
 }
 
-// The fit's shared model: data, settings, current beta and the work arrays
-// of one objective evaluation.
+// The fit's shared model: data, settings, the Q and reward
+// parameterisations, the person nodes of the behaviour term and the work
+// arrays of one objective evaluation.
+//
+// J splits into the behaviour term, a sum over participants (and over each
+// participant's nodes: one node beta_j today, quadrature nodes for a
+// marginal fit), which depends on theta only through the advantage A, and
+// the penalties (Bellman, CQL, reward L2), which depend on the task's
+// statistics only.
 class Model {
  public:
-  Model(Data data, Settings settings)
-      : d_(std::move(data)), set_(settings), q_{d_.S, d_.K} {
+  Model(Data data, Settings settings, std::unique_ptr<QModel> q = nullptr,
+        std::unique_ptr<RewardModel> r = nullptr)
+      : d_(std::move(data)), set_(settings), q_(std::move(q)), r_(std::move(r)) {
     const size_t SK = static_cast<size_t>(d_.S) * d_.K;
+    if (!q_) q_.reset(new TableQ(static_cast<long>(SK)));
+    if (!r_) r_ = default_reward();
     Q_.resize(SK);
     A_.resize(SK);
     gA_.resize(SK);
@@ -107,32 +165,59 @@ class Model {
     ms_.resize(d_.S);
     V_.resize(d_.S);
     dV_.resize(d_.S);
-    f_blk_.resize(d_.blk_state.size());
-    g_blk_.resize(d_.blk_state.size() * d_.K);
-    beta_.assign(d_.J, 1.0);
-    weight_.assign(d_.J, 1.0);
+    rt_.assign(d_.b_n.size(), 0.0);
+    drt_.assign(d_.b_n.size(), 0.0);
+    for (const PersonStats& p : d_.shards) {
+      f_blk_.emplace_back(p.blk_state.size());
+      g_blk_.emplace_back(p.blk_state.size() * d_.K);
+    }
+    std::vector<double> z(d_.J, 0.0);
+    set_beta(z.data());
   }
 
   const Data& data() const { return d_; }
   const Settings& settings() const { return set_; }
   void set_settings(const Settings& s) { set_ = s; }
   bool learned_reward() const { return !d_.observed_reward; }
-  long n_q() const { return q_.n_params(); }
+  const QModel& q_model() const { return *q_; }
+  void reward_values(const double* w, double* r) const { r_->values(w, r); }
+  // whether w is the default S x K table of r(s, a)
+  bool reward_is_pair_table() const { return reward_pair_table_; }
+  // Replace the parameterisations (nullptr: the tabular defaults).
+  void set_params(std::unique_ptr<QModel> q, std::unique_ptr<RewardModel> r) {
+    q_ = q ? std::move(q) : std::unique_ptr<QModel>(new TableQ(static_cast<long>(d_.S) * d_.K));
+    reward_pair_table_ = !r;
+    r_ = r ? std::move(r) : default_reward();
+  }
+  long n_q() const { return q_->n_params(); }
+  long n_w() const { return learned_reward() ? r_->n_params() : 0; }
   // parameter vector x = [theta_Q, w (learned reward only)]
-  long n_params() const { return n_q() + (learned_reward() ? n_q() : 0); }
+  long n_params() const { return n_q() + n_w(); }
 
-  // Fix beta_j = exp(z_j) for the M-step, and the participant weights
-  // omega_j (nullptr: all 1), the seam for quadrature nodes and shards.
+  // One node per participant: beta_j = exp(z_j) with weight omega_j
+  // (nullptr: all 1), as in the MAP fit's M-step.
   void set_beta(const double* z, const double* weight = nullptr) {
-    for (int j = 0; j < d_.J; ++j) {
-      beta_[j] = std::exp(z[j]);
-      weight_[j] = weight ? weight[j] : 1.0;
-    }
+    std::vector<int> off(d_.J + 1);
+    for (int j = 0; j <= d_.J; ++j) off[j] = j;
+    std::vector<double> w(d_.J, 1.0);
+    if (weight) std::copy(weight, weight + d_.J, w.begin());
+    set_nodes(off.data(), z, w.data());
+  }
+  // Person nodes: participant j's nodes are [off[j], off[j+1]), node g with
+  // beta = exp(z[g]) and weight w[g] (e.g. quadrature nodes and posterior
+  // weights of a marginal fit). The behaviour term is
+  // sum_j sum_g w_g l_j(beta_g).
+  void set_nodes(const int* off, const double* z, const double* w) {
+    node_off_.assign(off, off + d_.J + 1);
+    const int G = off[d_.J];
+    node_beta_.resize(G);
+    node_w_.assign(w, w + G);
+    for (int g = 0; g < G; ++g) node_beta_[g] = std::exp(z[g]);
   }
 
   // Identified advantage of the Q given by theta: fills A_, rho_, amax_.
   void advantage(const double* theta, const Runner& run) {
-    q_.values(theta, Q_.data());
+    q_->values(theta, Q_.data());
     const int K = d_.K;
     run(d_.S, 64, [&](size_t b, size_t e) {
       for (size_t s = b; s < e; ++s) advantage_state(s, K);
@@ -144,41 +229,23 @@ class Model {
   const std::vector<double>& Q() const { return Q_; }
 
   // J without the prior term at x, and its gradient (if g is not null).
-  // Per-state work and the behaviour term (in fixed blocks of units) run in
-  // parallel; the Bellman tuples and all reductions run serially in a fixed
-  // order, so the result does not depend on the number of threads.
   double value_grad(const double* x, double* g, const Runner& run,
                     Components* comp) {
     const int S = d_.S, K = d_.K;
     const double* w = learned_reward() ? x + n_q() : nullptr;
     const bool grad = g != nullptr;
-    q_.values(x, Q_.data());
+    q_->values(x, Q_.data());
     run(S, 64, [&](size_t b, size_t e) {
       std::vector<double> p(K);
       for (size_t s = b; s < e; ++s) state_values(s, p.data());
     });
     normalise_globally();
-    const size_t nblk = d_.blk_state.size();
-    run(nblk, 1, [&](size_t b, size_t e) {
-      std::vector<double> p(K);
-      for (size_t i = b; i < e; ++i) behaviour_block(i, grad, p.data());
-    });
     Components c;
-    for (int s = 0; s < S; ++s) c.behaviour += reduce_state(s);
+    c.behaviour = behaviour(grad, run);
     std::fill(dV_.begin(), dV_.end(), 0.0);
     std::vector<double> dQ(grad ? static_cast<size_t>(S) * K : 0, 0.0);
-    if (grad && w) std::fill(g + n_q(), g + n_params(), 0.0);
     run.poll();  // the serial passes below are O(tuples) and O(S K)
-    c.bellman = bellman_pass(w, grad ? dQ.data() : nullptr,
-                             grad && w ? g + n_q() : nullptr);
-    c.cql = cql_value();
-    if (w) {
-      for (long i = 0; i < n_q(); ++i) {
-        if (!d_.avail[i]) continue;  // unavailable entries are not parameters
-        c.reward_l2 += w[i] * w[i];
-        if (grad) g[n_q() + i] += 2.0 * set_.lambda_r * w[i];
-      }
-    }
+    penalties(w, grad ? dQ.data() : nullptr, grad && w ? g + n_q() : nullptr, c);
     if (grad) {
       // global normalisation couples the states through rho: G = sum A gA
       double G = 0.0;
@@ -188,7 +255,7 @@ class Model {
         std::vector<double> p(K);
         for (size_t s = b; s < e; ++s) state_grad(s, G, dQ.data(), p.data());
       });
-      q_.backprop(dQ.data(), g);
+      q_->backprop(x, dQ.data(), g);
     }
     c.total = c.behaviour + set_.lambda_bell * c.bellman +
               set_.lambda_cql * c.cql + set_.lambda_r * c.reward_l2;
@@ -196,39 +263,81 @@ class Model {
     return c.total;
   }
 
-  // A positive diagonal estimate of the curvature of J at x (current beta),
-  // used to precondition L-BFGS: states differ in how often they are
+  // The behaviour term at the current advantage (A_, amax_) and person
+  // nodes: sum over the shards in order, then over each state's blocks in
+  // order. Leaves d(behaviour)/dA in gA_ when grad.
+  double behaviour(bool grad, const Runner& run) {
+    const int S = d_.S, K = d_.K;
+    for (size_t k = 0; k < d_.shards.size(); ++k) {
+      const size_t nblk = d_.shards[k].blk_state.size();
+      run(nblk, 1, [&](size_t b, size_t e) {
+        std::vector<double> p(K);
+        for (size_t i = b; i < e; ++i) behaviour_block(k, i, grad, p.data());
+      });
+    }
+    double f = 0.0;
+    for (int s = 0; s < S; ++s) f += reduce_state(s);
+    return f;
+  }
+
+  // The penalties at the current Q_ (and V_): Bellman, CQL and the reward's
+  // L2 into c (unweighted); their gradient with respect to Q into dQ, with
+  // respect to V into dV_, and with respect to w into gw (when not null).
+  void penalties(const double* w, double* dQ, double* gw, Components& c) {
+    if (w) r_->values(w, rt_.data());
+    c.bellman = bellman_pass(w != nullptr, dQ, gw ? drt_.data() : nullptr);
+    c.cql = cql_value();
+    if (!w) return;
+    if (gw) r_->backprop(w, drt_.data(), gw);
+    for (long i = 0; i < n_w(); ++i) {
+      if (!r_->free(i)) continue;  // fixed entries are not parameters
+      c.reward_l2 += w[i] * w[i];
+      if (gw) gw[i] += 2.0 * set_.lambda_r * w[i];
+    }
+  }
+
+  // A positive diagonal estimate of the curvature of J at x (current person
+  // nodes), used to precondition L-BFGS: states differ in how often they are
   // visited and in rho(s), so the curvature differs across Q's entries by
   // orders of magnitude. For Q(s, a):
   //   sum_u n_u beta_u^2 / (rho^2 K_s) + 2 lambda_bell (n_sa + gamma^2 in_s / K_s)
   //   + lambda_cql n_s / K_s,
-  // with in_s the non-terminal arrivals into s; for w(s, a):
-  //   2 lambda_bell n_sa (1 - r^2)^2 + 2 lambda_r. Writes 1/curvature.
+  // with in_s the non-terminal arrivals into s, mapped to theta by the Q
+  // parameterisation's Gauss-Newton diagonal; for the reward, each tuple's
+  // 2 lambda_bell n_t through the reward parameterisation, + 2 lambda_r.
+  // Writes 1/curvature.
   void curvature_inverse(const double* x, double* hinv) {
     const int S = d_.S, K = d_.K;
     advantage(x, Runner());
     const std::vector<double> in = arrivals();
-    const double* w = learned_reward() ? x + n_q() : nullptr;
+    std::vector<double> b2(S, 0.0);
+    for (const PersonStats& p : d_.shards)
+      for (int s = 0; s < S; ++s)
+        for (int u = p.su_off[s]; u < p.su_off[s + 1]; ++u) {
+          const int j = p.j0 + p.su_part[u];
+          for (int g = node_off_[j]; g < node_off_[j + 1]; ++g)
+            b2[s] += p.su_n[u] * node_w_[g] * node_beta_[g] * node_beta_[g];
+        }
+    std::vector<double> hQ(static_cast<size_t>(S) * K);
     for (int s = 0; s < S; ++s) {
-      double b2 = 0.0;
-      for (int u = d_.su_off[s]; u < d_.su_off[s + 1]; ++u) {
-        const int j = d_.su_part[u];
-        b2 += d_.su_n[u] * weight_[j] * beta_[j] * beta_[j];
-      }
       const double Ks = d_.n_avail[s];
-      const double common = b2 / (rho_[s] * rho_[s] * Ks) +
+      const double common = b2[s] / (rho_[s] * rho_[s] * Ks) +
                             2.0 * set_.lambda_bell * set_.gamma * set_.gamma * in[s] / Ks +
                             set_.lambda_cql * d_.n_s[s] / Ks;
       for (int a = 0; a < K; ++a) {
         const size_t i = static_cast<size_t>(s) * K + a;
-        const double nsa = d_.n_sa[i];
-        hinv[i] = 1.0 / (common + 2.0 * set_.lambda_bell * nsa + 1e-6);
-        if (w) {
-          const double r = std::tanh(w[i]);
-          hinv[n_q() + i] = 1.0 / (2.0 * set_.lambda_bell * nsa * (1 - r * r) * (1 - r * r) +
-                                   2.0 * set_.lambda_r + 1e-6);
-        }
+        hQ[i] = common + 2.0 * set_.lambda_bell * d_.n_sa[i];
       }
+    }
+    q_->curvature(x, hQ.data(), hinv);
+    for (long i = 0; i < n_q(); ++i) hinv[i] = 1.0 / (hinv[i] + 1e-6);
+    if (learned_reward()) {
+      const double* w = x + n_q();
+      std::vector<double> hr(d_.b_n.size());
+      for (size_t t = 0; t < hr.size(); ++t) hr[t] = 2.0 * set_.lambda_bell * d_.b_n[t];
+      r_->curvature(w, hr.data(), hinv + n_q());
+      for (long i = 0; i < n_w(); ++i)
+        hinv[n_q() + i] = 1.0 / (hinv[n_q() + i] + 2.0 * set_.lambda_r + 1e-6);
     }
   }
 
@@ -248,9 +357,9 @@ class Model {
     for (int it = 1; it <= max_iter; ++it) {
       run.poll();  // a sweep is O(tuples): cheap enough to ask every time
       for (int s = 0; s < S; ++s)
-        V[s] = set_.tau * lse_softmax(Q + static_cast<size_t>(s) * K,
-                                      &d_.avail[static_cast<size_t>(s) * K], K,
-                                      1.0 / set_.tau, p.data());
+        V[s] = soft_value_row(Q + static_cast<size_t>(s) * K,
+                              &d_.avail[static_cast<size_t>(s) * K], K, set_.tau,
+                              p.data());
       std::fill(next.begin(), next.end(), 0.0);
       for (size_t i = 0; i < d_.b_n.size(); ++i) {
         const size_t sa = static_cast<size_t>(d_.b_s[i]) * K + d_.b_a[i];
@@ -286,6 +395,7 @@ class Model {
   // preconditioner; with a weak Bellman weight the diagonal alone is better.
   bool bellman_precond_setup(const double* x, const double* hinv) {
     const int S = d_.S, K = d_.K;
+    if (!q_->is_table()) return false;
     // the Bellman part of curvature_inverse's diagonal: its own pair and
     // the arrivals into the state (through V)
     const std::vector<double> in = arrivals();
@@ -299,7 +409,7 @@ class Model {
       bell += b * hinv[i] >= 0.9;
     }
     if (!(bell >= 0.9 * all) || all == 0) return false;
-    q_.values(x, Q_.data());
+    q_->values(x, Q_.data());
     pc_pi_.assign(static_cast<size_t>(S) * K, 0.0);
     for (int s = 0; s < S; ++s)
       lse_softmax(&Q_[static_cast<size_t>(s) * K], &d_.avail[static_cast<size_t>(s) * K],
@@ -335,12 +445,20 @@ class Model {
 
   // Prior term sum_j (z_j - mu)^2 / (2 sigma^2).
   double prior(const double* z, double mu, double sigma) const {
-    double p = 0.0;
-    for (int j = 0; j < d_.J; ++j) p += (z[j] - mu) * (z[j] - mu);
-    return p / (2.0 * sigma * sigma);
+    return prior_term(z, d_.J, mu, sigma);
   }
 
  private:
+  // tabular r(s, a) = tanh(w(s, a)) for a learned reward; none when observed
+  std::unique_ptr<RewardModel> default_reward() const {
+    if (!learned_reward()) return nullptr;
+    std::vector<long> idx(d_.b_n.size());
+    for (size_t t = 0; t < idx.size(); ++t)
+      idx[t] = static_cast<long>(d_.b_s[t]) * d_.K + d_.b_a[t];
+    return std::unique_ptr<RewardModel>(
+        new TableReward(static_cast<long>(d_.S) * d_.K, std::move(idx), d_.avail));
+  }
+
   void advantage_state(size_t s, int K) {
     const uint8_t* av = &d_.avail[s * K];
     double* As = &A_[s * K];
@@ -360,13 +478,10 @@ class Model {
   void normalise_globally() {
     if (!set_.global_norm) return;
     const int S = d_.S, K = d_.K;
-    double num = 0.0, den = 0.0;
-    for (int s = 0; s < S; ++s) {
-      const double wt = d_.N == 0 || d_.n_s[s] > 0 ? 1.0 : 0.0;
-      num += wt * ms_[s];
-      den += wt;
-    }
-    const double rho = std::sqrt(num / den + set_.eps);
+    std::vector<uint8_t> in(S);
+    for (int s = 0; s < S; ++s) in[s] = d_.N == 0 || d_.n_s[s] > 0;
+    double den = 0.0;
+    const double rho = global_rho(ms_.data(), in.data(), S, set_.eps, &den);
     for (int s = 0; s < S; ++s) {
       const double f = rho_[s] / rho;
       for (int a = 0; a < K; ++a) A_[static_cast<size_t>(s) * K + a] *= f;
@@ -382,60 +497,66 @@ class Model {
   void state_values(size_t s, double* p) {
     const int K = d_.K;
     advantage_state(s, K);
-    V_[s] = set_.tau * lse_softmax(&Q_[s * K], &d_.avail[s * K], K,
-                                   1.0 / set_.tau, p);
+    V_[s] = soft_value_row(&Q_[s * K], &d_.avail[s * K], K, set_.tau, p);
   }
 
-  // Behaviour term of one block of units (all in one state s), weighted by
-  // omega_j: sum_u omega n_u log sum_a exp(beta_u A(s,a))
-  //        - sum_cells omega n_c beta_u A(s, a_c),
+  // Behaviour term of block i of shard k (units all in one state s), over
+  // each unit's person nodes g with weight omega_g and beta_g:
+  // sum_u sum_g omega_g [n_u log sum_a exp(beta_g A(s,a))
+  //                      - beta_g sum_cells n_c A(s, a_c)],
   // and its gradient with respect to A(s, .),
-  // sum_u omega beta_u (n_u softmax(beta_u A(s,.)) - n_u(.)), into the
-  // block's slots.
-  void behaviour_block(size_t i, bool grad, double* p) {
+  // sum_u sum_g omega_g beta_g (n_u softmax(beta_g A(s,.)) - n_u(.)), into
+  // the block's slots.
+  void behaviour_block(size_t k, size_t i, bool grad, double* p) {
+    const PersonStats& ps = d_.shards[k];
     const int K = d_.K;
-    const size_t s = d_.blk_state[i];
+    const size_t s = ps.blk_state[i];
     const uint8_t* av = &d_.avail[s * K];
     const double* As = &A_[s * K];
     const double am = amax_[s];
-    double* gs = &g_blk_[i * K];
+    double* gs = &g_blk_[k][i * K];
     std::fill(gs, gs + K, 0.0);
     double f = 0.0;
-    for (int u = d_.blk_off[i]; u < d_.blk_off[i + 1]; ++u) {
-      const int j = d_.su_part[u];
-      const double n = d_.su_n[u] * weight_[j];
-      if (n == 0.0) continue;
-      const double b = beta_[j], m = b * am;
-      double z = 0.0;
-      for (int a = 0; a < K; ++a) {
-        p[a] = av[a] ? std::exp(b * As[a] - m) : 0.0;
-        z += p[a];
-      }
-      f += n * (m + std::log(z));
-      const double bw = b * weight_[j];
-      for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
-        f -= bw * d_.sc_n[c] * As[d_.sc_action[c]];
-      if (grad) {
-        const double wgt = n * b / z;
-        for (int a = 0; a < K; ++a) gs[a] += wgt * p[a];
-        for (int c = d_.sc_off[u]; c < d_.sc_off[u + 1]; ++c)
-          gs[d_.sc_action[c]] -= bw * d_.sc_n[c];
+    for (int u = ps.blk_off[i]; u < ps.blk_off[i + 1]; ++u) {
+      const int j = ps.j0 + ps.su_part[u];
+      for (int g = node_off_[j]; g < node_off_[j + 1]; ++g) {
+        const double n = ps.su_n[u] * node_w_[g];
+        if (n == 0.0) continue;
+        const double b = node_beta_[g], m = b * am;
+        double z = 0.0;
+        for (int a = 0; a < K; ++a) {
+          p[a] = av[a] ? std::exp(b * As[a] - m) : 0.0;
+          z += p[a];
+        }
+        f += n * (m + std::log(z));
+        const double bw = b * node_w_[g];
+        for (int c = ps.sc_off[u]; c < ps.sc_off[u + 1]; ++c)
+          f -= bw * ps.sc_n[c] * As[ps.sc_action[c]];
+        if (grad) {
+          const double wgt = n * b / z;
+          for (int a = 0; a < K; ++a) gs[a] += wgt * p[a];
+          for (int c = ps.sc_off[u]; c < ps.sc_off[u + 1]; ++c)
+            gs[ps.sc_action[c]] -= bw * ps.sc_n[c];
+        }
       }
     }
-    f_blk_[i] = f;
+    f_blk_[k][i] = f;
   }
 
-  // Sum the blocks of state s in order; leaves d(behaviour)/dA(s, .) in gA_.
-  // Returns the behaviour term of state s.
+  // Sum the blocks of state s, shard by shard, in order; leaves
+  // d(behaviour)/dA(s, .) in gA_. Returns the behaviour term of state s.
   double reduce_state(int s) {
     const int K = d_.K;
     const size_t row = static_cast<size_t>(s) * K;
     double f = 0.0;
     double* gs = &gA_[row];
     std::fill(gs, gs + K, 0.0);
-    for (int i = d_.sb_off[s]; i < d_.sb_off[s + 1]; ++i) {
-      f += f_blk_[i];
-      for (int a = 0; a < K; ++a) gs[a] += g_blk_[static_cast<size_t>(i) * K + a];
+    for (size_t k = 0; k < d_.shards.size(); ++k) {
+      const PersonStats& ps = d_.shards[k];
+      for (int i = ps.sb_off[s]; i < ps.sb_off[s + 1]; ++i) {
+        f += f_blk_[k][i];
+        for (int a = 0; a < K; ++a) gs[a] += g_blk_[k][static_cast<size_t>(i) * K + a];
+      }
     }
     return f;
   }
@@ -451,9 +572,13 @@ class Model {
   // point under the empirical transitions.) Tuples of one pair are
   // contiguous. Accumulates d/dQ(s,a) into dQ, d/dV(s') into dV_ and d/dw
   // into gw.
-  double bellman_pass(const double* w, double* dQ, double* gw) {
+  // The target's reward is the observed mean reward of the tuple, or the
+  // learned reward rt_ (learned = true), whose gradient goes to drt (when
+  // not null).
+  double bellman_pass(bool learned, double* dQ, double* drt) {
     const int K = d_.K;
     const double lam2 = 2.0 * set_.lambda_bell;
+    const double* rt = learned ? rt_.data() : d_.b_rbar.data();
     double total = 0.0;
     const size_t nb = d_.b_n.size();
     for (size_t i = 0; i < nb;) {
@@ -463,16 +588,16 @@ class Model {
       for (; e < nb && static_cast<size_t>(d_.b_s[e]) * K + d_.b_a[e] == sa; ++e) {
         const double disc = d_.b_done[e] ? 0.0 : set_.gamma;
         n += d_.b_n[e];
-        tgt += d_.b_n[e] * ((w ? 0.0 : d_.b_rbar[e]) + disc * V_[d_.b_next[e]]);
+        tgt += d_.b_n[e] * (rt[e] + disc * V_[d_.b_next[e]]);
       }
-      const double r = w ? std::tanh(w[sa]) : 0.0;
-      const double dbar = Q_[sa] - r - tgt / n;
+      const double dbar = Q_[sa] - tgt / n;
       total += n * dbar * dbar;
       if (dQ) {
         dQ[sa] += lam2 * n * dbar;
-        for (size_t t = i; t < e; ++t)
+        for (size_t t = i; t < e; ++t) {
           if (!d_.b_done[t]) dV_[d_.b_next[t]] -= lam2 * dbar * d_.b_n[t] * set_.gamma;
-        if (gw) gw[sa] -= lam2 * n * dbar * (1.0 - r * r);
+          if (drt) drt[t] = -lam2 * dbar * d_.b_n[t];
+        }
       }
       i = e;
     }
@@ -556,12 +681,18 @@ class Model {
 
   Data d_;
   Settings set_;
-  TabularQ q_;
-  std::vector<double> Q_, A_, gA_, rho_, ms_, amax_, V_, dV_, beta_, weight_;
+  std::unique_ptr<QModel> q_;
+  std::unique_ptr<RewardModel> r_;
+  bool reward_pair_table_ = true;
+  std::vector<double> Q_, A_, gA_, rho_, ms_, amax_, V_, dV_;
+  std::vector<int> node_off_;               // person nodes, see set_nodes
+  std::vector<double> node_beta_, node_w_;
+  std::vector<double> rt_, drt_;            // learned reward per tuple, gradient
   std::vector<double> pc_pi_, pc_w_, pc_dinv_;  // Bellman preconditioner
   int pc_sweeps_ = 1;
   std::vector<double> gw_global_;  // 1 / #visited (0 unvisited), global norm.
-  std::vector<double> f_blk_, g_blk_;  // per-block behaviour partials
+  // per-shard, per-block behaviour partials
+  std::vector<std::vector<double>> f_blk_, g_blk_;
 };
 
 }  // namespace rlpsy
