@@ -1,8 +1,9 @@
-#' Identified advantage of a Q matrix (pure R)
+#' Identified advantage of a Q matrix
 #'
 #' Spec section 4: per state, centre Q over the available actions and scale
 #' to unit root-mean-square, A = c / sqrt(mean(c^2) + eps). Unavailable
-#' actions get A = 0 (they are never chosen).
+#' actions get A = 0 (they are never chosen). Computed by the core's
+#' advantage_table() (one home for the equation).
 #'
 #' @param Q numeric S x K matrix.
 #' @param available logical S x K matrix (default: all TRUE).
@@ -14,14 +15,6 @@
 #' @noRd
 identified_advantage <- function(Q, available = NULL, eps = 1e-8, global = NULL) {
   if (is.null(available)) available <- matrix(TRUE, nrow(Q), ncol(Q))
-  Qm <- Q
-  Qm[!available] <- NA_real_
-  k <- rowSums(available)
-  centred <- Qm - rowSums(Qm, na.rm = TRUE) / k
-  ms <- rowSums(centred^2, na.rm = TRUE) / k
-  rho <- if (is.null(global)) sqrt(ms + eps) else sqrt(mean(ms[global]) + eps)
-  A <- centred / rho
-  A[!available] <- 0
-  dimnames(A) <- dimnames(Q)
-  A
+  storage.mode(Q) <- "double"
+  advantage_cpp(Q, available, eps, if (!is.null(global)) as.logical(global))
 }

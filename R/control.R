@@ -84,6 +84,11 @@
 #'   `RCPP_PARALLEL_NUM_THREADS`) when there is one, else 2; more threads
 #'   than the machine has (`RcppParallel::defaultNumThreads()`) are capped,
 #'   with a message.
+#' @param shards number of participant shards of the data (consecutive
+#'   ranges of participants, each with its own sufficient statistics; sums
+#'   over participants run over the shards in a fixed order). The estimates
+#'   equal the unsharded fit's up to the order of floating-point additions;
+#'   the seam for a fit distributed over machines. 1 by default.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).
@@ -116,7 +121,8 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           tol_z = 1e-4, mstep_iter = 50L, estep_iter = 100L,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
-                          threads = default_threads(), verbose = FALSE,
+                          threads = default_threads(), shards = 1L,
+                          verbose = FALSE,
                           progress = interactive() && !verbose, ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
@@ -136,6 +142,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_tol = check_number(flat_tol, "flat_tol", min = 0, max = 1),
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
+    shards = check_count(shards, "shards", min = 1, max = 1e6),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress")
   )

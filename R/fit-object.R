@@ -16,10 +16,13 @@ build_fit <- function(call, prep, run, ctrl) {
   st <- run$state
   e <- run$estep
   labs <- list(state = enc$states, action = enc$actions)
-  Q <- st$Q
+  Q <- core_q(core, st$theta)
   dimnames(Q) <- labs
+  theta <- st$theta
+  if (is.matrix(theta)) dimnames(theta) <- labs else
+    names(theta) <- theta_names(prep$spec$q_model, prep$params$q)
   w <- st$w
-  if (!is.null(w)) dimnames(w) <- labs
+  if (is.matrix(w)) dimnames(w) <- labs
   z <- stats::setNames(e$z, enc$participants)
   se <- stats::setNames(e$se, enc$participants)
   prior <- st$prior
@@ -34,16 +37,18 @@ build_fit <- function(call, prep, run, ctrl) {
     n_decisions = n_j, loglik = e$loglik + prior_j, iter = e$iter,
     status = status, stringsAsFactors = FALSE, row.names = NULL
   )
-  obj <- core_objective(core, st$Q, st$w, st$z, prior[["mu"]], prior[["sigma"]],
+  obj <- core_objective(core, st$theta, st$w, st$z, prior[["mu"]], prior[["sigma"]],
                         ctrl$threads, FALSE)
-  A <- core_advantage(core, st$Q)
+  A <- core_advantage(core, st$theta)
   A[!enc$available] <- 0
   dimnames(A) <- labs
   fit <- list(
     call = compact_call(call), beta = exp(z), z = z, se = se, prior = prior,
     prior_fixed = !is.character(ctrl$prior),
-    Q = Q, w = w, reward = if (!is.null(w)) mask_unavailable(tanh(w), enc$available),
+    Q = Q, theta = theta, w = w, reward = learned_reward(core, w, enc),
     advantage = A, value = soft_value(Q, enc$available, settings$tau),
+    q_model = prep$spec$q_model, reward_model = prep$spec$reward_model,
+    params = prep$params,
     participants = participants, objective = obj$components,
     trace = run$trace, converged = run$converged, iterations = run$iterations,
     gamma = settings$gamma, tau = settings$tau, q = prep$spec$q,
@@ -116,12 +121,37 @@ mask_unavailable <- function(M, available) {
 }
 
 #' Soft value V(s) = tau log sum_a exp(Q(s, a) / tau) over available actions
+#' (the core's equation)
 #' @noRd
 soft_value <- function(Q, available, tau) {
-  X <- Q / tau
-  X[!available] <- -Inf
-  m <- apply(X, 1, max)
-  stats::setNames(tau * (m + log(rowSums(exp(X - m)))), rownames(Q))
+  stats::setNames(soft_value_cpp(unname(Q), available, tau), rownames(Q))
+}
+
+#' The learned reward: the S x K table tanh(w) (unavailable pairs NA) for the
+#' default r(s, a), else one row per observed (state, action, next_state)
+#' with its reward; NULL for an observed reward.
+#' @noRd
+learned_reward <- function(core, w, enc) {
+  if (is.null(w)) return(NULL)
+  if (is.matrix(w)) return(mask_unavailable(tanh(w), enc$available))
+  tu <- core_tuples(core)
+  r <- core_reward(core, w)
+  keep <- !duplicated(paste(tu$state, tu$action, tu$next_state))
+  data.frame(state = enc$states[tu$state[keep] + 1L],
+             action = enc$actions[tu$action[keep] + 1L],
+             next_state = enc$states[tu$next_state[keep] + 1L],
+             reward = r[keep], stringsAsFactors = FALSE, row.names = NULL)
+}
+
+#' Names of theta for a parameterised Q: the feature names (linear), or the
+#' network's weights (MLP)
+#' @noRd
+theta_names <- function(q, qp) {
+  if (q$type == "linear") return(q$features$names)
+  P <- ncol(qp$features)
+  H <- q$hidden
+  c(paste0("W[", rep(seq_len(H), each = P), ",", q$features$names, "]"),
+    paste0("b1[", seq_len(H), "]"), paste0("v[", seq_len(H), "]"), "b2")
 }
 
 #' One warning with counts when EM or some E-steps did not converge
@@ -150,6 +180,6 @@ warn_convergence <- function(fit) {
 #' pointer did not survive (a fit saved and loaded again).
 #' @noRd
 fit_core <- function(fit) {
-  if (!core_alive(fit$core)) fit$core <- core_new(fit$data, fit$settings)
+  if (!core_alive(fit$core)) fit$core <- make_core(fit$data, fit$settings, fit$params)
   fit$core
 }

@@ -69,10 +69,16 @@
 #' @param tau temperature of the soft Bellman backup (> 0); fixes the scale of
 #'   Q, 1 by default.
 #' @param q `"joint"` (default) to estimate Q jointly with the betas, held to
-#'   the task by the scale-free Bellman penalty (see [rlpsy_control()]), or
-#'   `"task"` to fix Q at the task's values and estimate only the betas and
+#'   the task by the scale-free Bellman penalty (see [rlpsy_control()]), as
+#'   one value per (state, action); a Q parameterisation ([rlpsy_q_table()],
+#'   [rlpsy_q_linear()], [rlpsy_q_mlp()]) to estimate Q jointly in that form;
+#'   or `"task"` to fix Q at the task's values and estimate only the betas and
 #'   their prior (the classical two-stage approach): the soft-Q fixed point of
 #'   the observed reward under the empirical transitions, or of `task`.
+#' @param reward_model with a learned reward (no `reward` column), its form:
+#'   `NULL` (default) or [rlpsy_reward_table()] for r(s, a) = tanh(w(s, a)),
+#'   `rlpsy_reward_table(next_state = TRUE)` for r(s, a, s'), or
+#'   [rlpsy_reward_linear()] for a reward linear in transition features.
 #' @param normalise how the advantage is scaled: `"state"` (default, the
 #'   specification's) centres Q over each state's choice set and scales it to
 #'   unit root-mean-square per state, so every state weighs the same;
@@ -134,19 +140,28 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,
                       tau = 1, q = c("joint", "task"),
                       normalise = c("state", "global"), task = NULL,
-                      start = NULL, control = rlpsy_control()) {
+                      reward_model = NULL, start = NULL,
+                      control = rlpsy_control()) {
   call <- match.call()
   ctrl <- as_control(control)
   if (missing(gamma)) rlpsy_abort("`gamma` is missing; give the discount factor in [0, 1).")
   gamma <- check_number(gamma, "gamma", min = 0)
   if (gamma >= 1) rlpsy_abort("`gamma` must be in [0, 1), not ", gamma, ".")
   tau <- check_number(tau, "tau", min = 1e-100, max = 1e100)
-  q <- check_choice(q, c("joint", "task"), "q")
+  q_model <- rlpsy_q_table()
+  if (inherits(q, "rlpsy_q")) {
+    q_model <- q
+    q <- "joint"
+  } else {
+    q <- check_choice(q, c("joint", "task"), "q")
+  }
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
   enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
     rlpsy_data(data, participant, state, action, next_state, done = done,
                reward = reward, available = available)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)
+  spec$q_model <- q_model
+  spec$reward_model <- check_reward_model(reward_model, enc)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   run <- if (q == "task") run_fixed_q(prep$core, prep$enc, prep$state, ctrl) else
@@ -172,6 +187,21 @@ model_spec <- function(enc, q, normalise, task, gamma, tau) {
                 "column or a `task`; with a learned reward use q = \"joint\".")
   }
   list(q = q, normalise = normalise, task = task, gamma = gamma, tau = tau)
+}
+
+#' The learned reward's form: NULL for the default tabular r(s, a)
+#' @noRd
+check_reward_model <- function(rm, enc) {
+  if (is.null(rm)) return(NULL)
+  if (!inherits(rm, "rlpsy_reward")) {
+    rlpsy_abort("`reward_model` must be NULL, rlpsy_reward_table() or ",
+                "rlpsy_reward_linear(), not ", describe_value(rm), ".")
+  }
+  if (!is.null(enc$reward)) {
+    rlpsy_abort("`reward_model` gives the form of a learned reward, but the ",
+                "data have an observed `reward` column; drop one of them.")
+  }
+  if (rm$type == "table" && !rm$next_state) NULL else rm
 }
 
 #' The empirical-Bayes prior needs at least two participants; with one, fall
@@ -201,7 +231,10 @@ prepare_fit <- function(enc, spec, ctrl, start) {
   available_given <- !all(enc$available_user)
   enc$available <- cs$available
   settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = 1)
-  core <- core_new(enc, settings)
+  q_model <- q_standardise(spec$q_model, enc$states, enc$actions, enc$available)
+  params <- list(q = q_params(q_model, enc$states, enc$actions, enc$available),
+                 reward = spec$reward_model)
+  core <- make_core(enc, settings, params, ctrl$shards)
   task_Q <- task_values(core, enc, spec)
   unit <- if (is.null(enc$reward)) 1 else value_unit(task_Q, enc)
   settings <- core_settings(ctrl, spec, learned = is.null(enc$reward), unit = unit)
@@ -211,11 +244,13 @@ prepare_fit <- function(enc, spec, ctrl, start) {
     if (length(flat)) {
       # their decisions still count for the task's values, not for beta
       enc$behaviour_states <- !enc$states %in% flat
-      core <- core_new(enc, settings)
+      core <- make_core(enc, settings, params, ctrl$shards)
     }
   }
-  state0 <- initial_state(enc, ctrl, task_Q, start)
-  list(enc = enc, core = core, settings = settings, spec = spec, task_Q = task_Q,
+  spec$q_model <- q_model
+  state0 <- initial_state(enc, ctrl, task_Q, start, core, spec, params)
+  list(enc = enc, core = core, settings = settings, spec = spec, params = params,
+       task_Q = task_Q,
        unit = unit, never_taken = cs$never_taken,
        available_given = available_given, state = state0)
 }
@@ -317,7 +352,7 @@ core_settings <- function(ctrl, spec, learned, unit) {
 #' policy); w = 0, z = 0, prior N(0, 1) or the fixed one; or the estimates of
 #' an earlier fit (`start`), matched by label.
 #' @noRd
-initial_state <- function(enc, ctrl, task_Q, start) {
+initial_state <- function(enc, ctrl, task_Q, start, core, spec, params) {
   S <- enc$n_states
   K <- enc$n_actions
   av <- enc$available
@@ -331,16 +366,20 @@ initial_state <- function(enc, ctrl, task_Q, start) {
   }
   Q[!av] <- 0
   prior <- if (is.character(ctrl$prior)) c(mu = 0, sigma = 1) else ctrl$prior
-  st <- list(Q = Q, w = if (is.null(enc$reward)) matrix(0, S, K),
+  n_w <- core_info(core)$n_w
+  st <- list(theta = q_start(spec$q_model, params$q, Q, av),
+             w = if (is.null(enc$reward)) {
+               if (is.null(params$reward)) matrix(0, S, K) else numeric(n_w)
+             },
              z = numeric(enc$n_participants), prior = prior)
-  if (!is.null(start)) st <- start_from(st, start, enc, ctrl)
+  if (!is.null(start)) st <- start_from(st, start, enc, ctrl, spec)
   st
 }
 
 #' Starting values from an earlier fit: Q, w and the prior (when estimated)
 #' carried over; participants matched by label, new ones start at mu.
 #' @noRd
-start_from <- function(st, start, enc, ctrl) {
+start_from <- function(st, start, enc, ctrl, spec) {
   if (!inherits(start, "rlpsy_fit")) {
     rlpsy_abort("`start` must be NULL or an rlpsy_fit object, not ",
                 describe_value(start), ".")
@@ -356,9 +395,22 @@ start_from <- function(st, start, enc, ctrl) {
                 " learned", " reward and `data` has a", if (is.null(enc$reward))
                 " learned" else "n observed", " one; a warm start needs the same kind.")
   }
-  st$Q <- unname(unclass(start$Q))
-  st$Q[!enc$available] <- 0
+  form <- function(x) if (is.null(x)) "table" else x$type
+  if (form(start$q_model) != spec$q_model$type ||
+      length(start$theta) != length(st$theta) ||
+      !identical(form(start$reward_model), form(spec$reward_model)) ||
+      length(start$w) != length(st$w)) {
+    rlpsy_abort("`start` has another form of Q or of the learned reward than ",
+                "this fit (`q`, `reward_model`); a warm start needs the same.")
+  }
+  if (spec$q_model$type == "table") {
+    st$theta <- unname(unclass(start$Q))
+    st$theta[!enc$available] <- 0
+  } else {
+    st$theta <- unname(start$theta)
+  }
   if (!is.null(enc$reward)) st$w <- NULL else st$w <- unname(unclass(start$w))
+  if (is.matrix(st$w)) st$w[!enc$available] <- 0
   if (is.character(ctrl$prior)) st$prior <- start$prior
   old <- match(enc$participants, names(start$z))
   st$z <- ifelse(is.na(old), st$prior[["mu"]], unname(start$z)[old])
@@ -381,7 +433,7 @@ update_prior <- function(z, se) {
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
   estep_at <- function(prior) {
-    e <- core_estep(core, st$Q, st$z, prior[["mu"]], prior[["sigma"]],
+    e <- core_estep(core, st$theta, st$z, prior[["mu"]], prior[["sigma"]],
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
     st$z <<- e$z
     e
@@ -423,7 +475,7 @@ estep_prior <- function(core, st, ctrl, empirical) {
 run_fixed_q <- function(core, enc, st, ctrl) {
   t0 <- proc.time()[["elapsed"]]
   st <- estep_prior(core, st, ctrl, is.character(ctrl$prior))
-  obj <- core_objective(core, st$Q, st$w, st$z, st$prior[["mu"]],
+  obj <- core_objective(core, st$theta, st$w, st$z, st$prior[["mu"]],
                         st$prior[["sigma"]], ctrl$threads, FALSE)
   trace <- data.frame(t(c(iter = 1, obj$components, mu = st$prior[["mu"]],
                           sigma = st$prior[["sigma"]], max_dz = NA_real_,
@@ -453,10 +505,10 @@ run_em <- function(core, enc, st, ctrl) {
     z_old <- st$z
     prior_old <- st$prior
     st <- estep_prior(core, st, ctrl, empirical)
-    m <- core_mstep(core, st$Q, st$w, st$z, st$prior[["mu"]],
+    m <- core_mstep(core, st$theta, st$w, st$z, st$prior[["mu"]],
                     st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
                     tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
-    st$Q <- m$theta
+    st$theta <- m$theta
     st$w <- m$w
     st$z <- m$estep$z
     max_dz <- max(abs(st$z - z_old))

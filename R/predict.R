@@ -121,18 +121,14 @@ predict.rlpsy_fit <- function(object, newdata = NULL,
   )
 }
 
-#' Softmax policy of decisions: rows beta[i] * A[s[i], ] over available actions
+#' Softmax policy of decisions: rows beta[i] * A[s[i], ] over available
+#' actions (the core's policy_row())
 #' @param A S x K advantage; av S x K logical; beta, s (1-based) per row.
 #' @return n x K matrix of probabilities (0 for unavailable actions).
 #' @noRd
 policy_probs <- function(A, av, beta, s) {
-  n <- length(s)
-  eta <- beta * A[s, , drop = FALSE]
-  eta[!av[s, , drop = FALSE]] <- -Inf
-  if (n == 0L) return(eta)
-  m <- eta[cbind(seq_len(n), max.col(eta, ties.method = "first"))]
-  P <- exp(eta - m)
-  P / rowSums(P)
+  storage.mode(A) <- "double"
+  policy_cpp(unname(A), av, as.double(beta), as.integer(s))
 }
 
 #' Policy probabilities for newdata (or the fitted decisions in data order)

@@ -63,7 +63,7 @@ central_diff <- function(f, x, h = 1e-6) {
 # with l'' by a central second difference (step h) at the mode.
 brute_estep <- function(enc, A, j, mu, sigma, lower = -12, upper = 12,
                         by = 0.1, h = 1e-3) {
-  l <- function(z) rlpsy:::reference_estep_loglik(enc, A, j, z, mu, sigma)
+  l <- function(z) reference_estep_loglik(enc, A, j, z, mu, sigma)
   grid <- seq(lower, upper, by = by)
   i <- which.max(vapply(grid, l, 0))
   stopifnot(i > 1, i < length(grid))  # the mode lies inside the interval

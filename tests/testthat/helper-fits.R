@@ -53,7 +53,7 @@ planted_soft_q <- function(task, gamma = 0.9, tau = 1, n_iter = 500) {
 planted_data <- function(J = 12, n_per = 40, seed = 12) {
   task <- planted_task()
   Q <- planted_soft_q(task)
-  A <- rlpsy:::identified_advantage(Q, task$available)
+  A <- reference_advantage(Q, task$available)
   set.seed(seed)
   beta <- stats::setNames(exp(stats::rnorm(J, log(2), 0.5)), sprintf("p%02d", 1:J))
   rows <- vector("list", J)

@@ -10,8 +10,8 @@ core_objective <- rlpsy:::core_objective
 core_estep <- rlpsy:::core_estep
 core_mstep <- rlpsy:::core_mstep
 core_info <- rlpsy:::core_info
-reference_objective <- rlpsy:::reference_objective
-identified_advantage <- rlpsy:::identified_advantage
+
+identified_advantage <- reference_advantage
 
 component_names <- c("total", "behaviour", "bellman", "cql", "reward_l2", "prior")
 
@@ -378,7 +378,7 @@ test_that("global normalisation: one RMS over the visited states, each weighing 
   expect_equal(A[av], C[av] / rho, tolerance = 1e-12)
   expect_equal(mean((rowSums(A^2) / rowSums(av))[n_s > 0]), 1, tolerance = 1e-6)
   # the pure-R version agrees
-  expect_equal(A, rlpsy:::identified_advantage(Q, av, global = n_s > 0),
+  expect_equal(A, reference_advantage(Q, av, global = n_s > 0),
                tolerance = 1e-12, ignore_attr = TRUE)
 })
 

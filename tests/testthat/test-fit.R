@@ -42,7 +42,7 @@ test_that("the fit ends with an E-step: each z maximises its log posterior", {
   enc <- fit$data
   A <- fit$advantage
   for (j in c(1, 10, 30)) {
-    brute <- optimize(function(z) rlpsy:::reference_estep_loglik(
+    brute <- optimize(function(z) reference_estep_loglik(
       enc, A, j, z, fit$prior[["mu"]], fit$prior[["sigma"]]),
       c(-8, 8), maximum = TRUE, tol = 1e-10)$maximum
     expect_equal(unname(fit$z[j]), brute, tolerance = 1e-6)

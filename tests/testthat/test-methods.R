@@ -1,7 +1,7 @@
 # print, summary, coef, confint, logLik, nobs, simulate and plot methods of
 # rlpsy_fit, on the small planted fits of helper-fits.R.
 
-reference_estep_loglik <- rlpsy:::reference_estep_loglik
+reference_estep_loglik <- reference_estep_loglik
 
 # Softmax policy of each row of the planted data computed from labels, in
 # data order: an independent check of the methods' bookkeeping.

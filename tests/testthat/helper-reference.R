@@ -1,5 +1,22 @@
 # Pure-R reference of the objective (DESIGN.md section 1), written per decision
-# without any compression. Used only by the tests to check the C++ core.
+# without any compression, and of the identified advantage: independent of
+# the C++ core, which the tests check against them.
+
+#' Identified advantage of a Q matrix, in plain R (the reference for the
+#' core's advantage_table())
+reference_advantage <- function(Q, available = NULL, eps = 1e-8, global = NULL) {
+  if (is.null(available)) available <- matrix(TRUE, nrow(Q), ncol(Q))
+  Qm <- Q
+  Qm[!available] <- NA_real_
+  k <- rowSums(available)
+  centred <- Qm - rowSums(Qm, na.rm = TRUE) / k
+  ms <- rowSums(centred^2, na.rm = TRUE) / k
+  rho <- if (is.null(global)) sqrt(ms + eps) else sqrt(mean(ms[global]) + eps)
+  A <- centred / rho
+  A[!available] <- 0
+  dimnames(A) <- dimnames(Q)
+  A
+}
 
 #' Objective J and its components, decision by decision, in plain R
 #'
@@ -17,7 +34,7 @@ reference_objective <- function(enc, Q, w, z, mu, sigma, settings) {
   a <- enc$action + 1L
   s2 <- enc$next_state + 1L
   beta <- exp(z)[enc$participant + 1L]
-  A <- identified_advantage(Q, av, settings$eps)
+  A <- reference_advantage(Q, av, settings$eps)
   lse_rows <- function(X) {
     X[!av] <- -Inf
     m <- apply(X, 1, max)
