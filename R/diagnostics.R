@@ -24,7 +24,8 @@ diagnose <- function(fit, prep) {
               available_given = prep$available_given,
               cor_beta_decisions = rank_cor(fit$z, diff(enc$offsets)))
   if (is.null(prep$task_Q)) return(out)
-  At <- core_advantage(prep$core, prep$task_Q)
+  At <- identified_advantage(prep$task_Q, enc$available, fit$settings$eps,
+                             if (fit$normalise == "global") visited | enc$n_decisions == 0)
   ok <- enc$available & visited
   out$task_consistency <- plain_cor(At[ok], unclass(fit$advantage)[ok])
   out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol)
