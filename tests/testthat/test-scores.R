@@ -288,3 +288,11 @@ test_that("scores work on a fit whose core was lost (saved and loaded)", {
   expect_equal(rlpsy_scores(back, "eap"), rlpsy_scores(fit, "eap"))
   expect_equal(rlpsy_marginal_loglik(back), rlpsy_marginal_loglik(fit))
 })
+
+test_that("logLik(type = \"marginal\") is the marginal log-likelihood", {
+  fit <- small_fit()
+  expect_identical(logLik(fit, type = "marginal"), rlpsy_marginal_loglik(fit))
+  expect_identical(logLik(fit, "marginal", nodes = 5), rlpsy_marginal_loglik(fit, 5))
+  expect_identical(logLik(fit), logLik(fit, "conditional"))
+  expect_error(logLik(fit, type = "joint"), class = "rlpsy_error_input")
+})
