@@ -61,6 +61,10 @@ core_alive <- function(ptr) {
     .Call(`_rlpsy_core_alive`, ptr)
 }
 
+core_person_grid <- function(ptr, theta, Z, threads) {
+    .Call(`_rlpsy_core_person_grid`, ptr, theta, Z, threads)
+}
+
 task_soft_q_cpp <- function(n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter) {
     .Call(`_rlpsy_task_soft_q_cpp`, n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter)
 }

@@ -183,3 +183,11 @@ fit_core <- function(fit) {
   if (!core_alive(fit$core)) fit$core <- make_core(fit$data, fit$settings, fit$params)
   fit$core
 }
+
+#' The parameters of a fit's Q as the core takes them (the S x K table for a
+#' tabular Q)
+#' @noRd
+fit_theta <- function(fit) {
+  th <- if (is.null(fit$theta)) fit$Q else fit$theta
+  unname(unclass(th))
+}

@@ -543,11 +543,18 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' of the same data (for example different `gamma` or `lambda_bell`), not as
 #' exact criteria.
 #'
+#' With `type = "marginal"`, the likelihood with each \eqn{\log\beta_j}
+#' integrated over the fitted prior instead, from [rlpsy_marginal_loglik()].
+#'
 #' @param object an `rlpsy_fit` object.
+#' @param type `"conditional"` (default: at the posterior modes) or
+#'   `"marginal"` (see [rlpsy_marginal_loglik()]).
+#' @param nodes quadrature nodes for `type = "marginal"`.
 #' @param ... not used.
 #' @return `logLik()`: an object of class `logLik`, a number with attributes
 #'   `df` and `nobs`. `nobs()`: the number of decisions, an integer.
-#' @section Errors and warnings: none.
+#' @section Errors and warnings: An error of class `rlpsy_error_input` when
+#'   `type` or `nodes` is not allowed. No warnings.
 #' @examples
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
@@ -555,12 +562,16 @@ select_participants <- function(parm, labels, arg = "parm") {
 #'                  reward = "reward", gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' logLik(fit)
+#' logLik(fit, type = "marginal")  # log(beta) integrated over the prior
 #' nobs(fit)
 #' AIC(fit)
 #' BIC(fit)
 #' @importFrom stats logLik nobs
 #' @export
-logLik.rlpsy_fit <- function(object, ...) {
+logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
+                             nodes = 21, ...) {
+  type <- check_choice(type, c("conditional", "marginal"), "type")
+  if (type == "marginal") return(rlpsy_marginal_loglik(object, nodes))
   structure(-object$objective[["behaviour"]], df = loglik_df(object),
             nobs = object$data$n_decisions, class = "logLik")
 }

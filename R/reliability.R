@@ -26,7 +26,12 @@
 #'
 #' **Model** (`method = "model"`): the empirical reliability
 #' \eqn{\mathrm{var}(\hat z) / (\mathrm{var}(\hat z) + \mathrm{mean}(SE_j^2))}
-#' of the fit itself, as in [summary.rlpsy_fit()]. No refit.
+#' of the fit itself, as in [summary.rlpsy_fit()], from the posterior modes
+#' and their standard errors (row `"model"`), and beside it the same figure
+#' for the EAP scores, \eqn{\mathrm{var}(\mathrm{EAP}) / (\mathrm{var}(\mathrm{EAP})
+#' + \mathrm{mean}_j \mathrm{Var}(z_j \mid \mathrm{data}))}, with the
+#' posterior means and variances by adaptive quadrature (row `"model-eap"`;
+#' see [rlpsy_scores()]). No refit.
 #'
 #' **Why they differ.** The model figure is conditional on the estimated
 #' \eqn{Q}: its standard errors treat the advantage \eqn{A} as known and the
@@ -64,8 +69,9 @@
 #' @param digits number of significant digits shown.
 #' @param ... not used.
 #' @return A data frame of class `c("rlpsy_reliability", "data.frame")` with
-#'   one row per method and columns `method`, `split` (`NA` for the model
-#'   figure), `reliability`, `lower`, `upper` (the bootstrap interval) and
+#'   one row per figure (`"split-half"`, and `"model"` and `"model-eap"`
+#'   for the model figures) and columns `method`, `split` (`NA` for the model
+#'   figures), `reliability`, `lower`, `upper` (the bootstrap interval) and
 #'   `n` (participants used). Attributes: `level`, `times`, `seed`,
 #'   `halves` (for split-half: a list with `z1` and `z2`, matrices of the two
 #'   halves' \eqn{\log\beta}, one row per participant used and one column per
@@ -127,7 +133,12 @@ rlpsy_reliability <- function(fit, method = c("split-half", "model"),
       rows[["split-half"]] <- sh$row
       halves <- sh$halves
     }
-    if ("model" %in% method) rows[["model"]] <- model_reliability(fit, level)
+    if ("model" %in% method) {
+      rows[["model"]] <- model_reliability(fit$z, fit$se, level, "model")
+      post <- person_posterior(fit, 21L)
+      rows[["model-eap"]] <- model_reliability(post$eap, sqrt(post$var), level,
+                                               "model-eap")
+    }
   })
   out <- do.call(rbind, rows)
   rownames(out) <- NULL
@@ -286,16 +297,18 @@ warn_negative_halves <- function(r) {
              "signal beyond such structure.", class = "reliability")
 }
 
-#' Model-based empirical reliability with a participant-bootstrap interval
+#' Model-based empirical reliability var(z) / (var(z) + mean(se^2)) of
+#' scores z with standard errors se (MAP: z and its SE; EAP: posterior
+#' means and SDs), with a participant-bootstrap interval
 #' @noRd
-model_reliability <- function(fit, level) {
-  z <- unname(fit$z)
-  se <- unname(fit$se)
+model_reliability <- function(z, se, level, method) {
+  z <- unname(z)
+  se <- unname(se)
   J <- length(z)
   ci <- if (J >= 2L) {
     percentile_interval(bootstrap_stat(J, function(i) reliability(z[i], se[i])), level)
   } else c(NA_real_, NA_real_)
-  data.frame(method = "model", split = NA_character_,
+  data.frame(method = method, split = NA_character_,
              reliability = reliability(z, se), lower = ci[1L], upper = ci[2L],
              n = J, stringsAsFactors = FALSE)
 }
@@ -365,6 +378,10 @@ print.rlpsy_reliability <- function(x, digits = 3L, ...) {
     cat("model: var(z) / (var(z) + mean(se^2)); treats A as known and the model\n",
         "  as right.\n", sep = "")
   }
+  if ("model-eap" %in% x$method) {
+    cat("model, EAP: the same for the posterior means and SDs of log(beta) by\n",
+        "  quadrature (rlpsy_scores(fit, \"eap\")).\n", sep = "")
+  }
   invisible(x)
 }
 
@@ -376,7 +393,8 @@ reliability_line <- function(row, digits = 3L, times = 1L) {
   what <- if (row$method == "split-half") {
     paste0("split-half (", row$split,
            if (row$split == "random") paste0(", ", times, " splits"), ")")
-  } else "model (conditional on Q)"
+  } else if (row$method == "model-eap") "model, EAP (conditional on Q)" else
+    "model (conditional on Q)"
   paste0(what, ": ", f(row$reliability), " [", f(row$lower), ", ", f(row$upper),
          "], n = ", row$n)
 }

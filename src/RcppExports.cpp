@@ -197,6 +197,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// core_person_grid
+NumericMatrix core_person_grid(SEXP ptr, SEXP theta, NumericMatrix Z, int threads);
+RcppExport SEXP _rlpsy_core_person_grid(SEXP ptrSEXP, SEXP thetaSEXP, SEXP ZSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Z(ZSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_person_grid(ptr, theta, Z, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // task_soft_q_cpp
 Rcpp::List task_soft_q_cpp(int n_states, int n_actions, Rcpp::IntegerVector offsets, Rcpp::IntegerVector csr_next, Rcpp::NumericVector prob, Rcpp::LogicalVector available, Rcpp::LogicalVector terminal, Rcpp::NumericVector reward, Rcpp::NumericVector Q0, double gamma, double tau, double tol, int max_iter);
 RcppExport SEXP _rlpsy_task_soft_q_cpp(SEXP n_statesSEXP, SEXP n_actionsSEXP, SEXP offsetsSEXP, SEXP csr_nextSEXP, SEXP probSEXP, SEXP availableSEXP, SEXP terminalSEXP, SEXP rewardSEXP, SEXP Q0SEXP, SEXP gammaSEXP, SEXP tauSEXP, SEXP tolSEXP, SEXP max_iterSEXP) {
@@ -321,6 +334,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_set_params", (DL_FUNC) &_rlpsy_core_set_params, 3},
     {"_rlpsy_core_reward", (DL_FUNC) &_rlpsy_core_reward, 2},
     {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
+    {"_rlpsy_core_person_grid", (DL_FUNC) &_rlpsy_core_person_grid, 4},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
     {"_rlpsy_advantage_cpp", (DL_FUNC) &_rlpsy_advantage_cpp, 4},

@@ -34,14 +34,16 @@ test_that("split-half and model reliability agree with an independent split-half
   rel <- rlpsy_reliability(p$fit, seed = 1)
   expect_s3_class(rel, c("rlpsy_reliability", "data.frame"))
   expect_named(rel, c("method", "split", "reliability", "lower", "upper", "n"))
-  expect_identical(rel$method, c("split-half", "model"))
-  expect_identical(rel$split, c("odd-even", NA))
-  expect_identical(rel$n, c(150L, 150L))
+  expect_identical(rel$method, c("split-half", "model", "model-eap"))
+  expect_identical(rel$split, c("odd-even", NA, NA))
+  expect_identical(rel$n, c(150L, 150L, 150L))
   expect_lt(abs(rel$reliability[1] - by_hand), 0.1)
   expect_lt(abs(rel$reliability[2] - by_hand), 0.1)
   # the odd-even refits are the same fits as the independent ones
   expect_equal(rel$reliability[1], by_hand, tolerance = 1e-6)
   expect_equal(rel$reliability[2], rlpsy:::reliability(p$fit$z, p$fit$se))
+  expect_equal(rel$reliability[3], attr(rlpsy_scores(p$fit), "reliability")[["eap"]])
+  expect_lt(abs(rel$reliability[3] - rel$reliability[2]), 0.05)
   expect_true(all(rel$lower < rel$reliability & rel$reliability < rel$upper))
   # and both near the truth of the simulation, cor(z_hat, z)^2
   truth <- cor(p$fit$z, log(attr(sims, "beta"))[names(p$fit$z)])^2
@@ -54,6 +56,7 @@ test_that("split-half and model reliability agree with an independent split-half
   expect_identical(dim(h$z1), c(150L, 3L))
   expect_equal(rnd$reliability, mean(2 * h$r / (1 + h$r)))
   expect_output(print(rel), "split-half (odd-even): ", fixed = TRUE)
+  expect_output(print(rel), "model, EAP (conditional on Q): ", fixed = TRUE)
 })
 
 test_that("odd-even halves partition each participant's decisions exactly", {

@@ -89,6 +89,17 @@ inline double chosen_advantage(const TaskStats& t, const PersonStats& d,
   return T;
 }
 
+// Behaviour log-likelihood of participant j (local to shard d) at
+// z = log beta, without the prior: l_j(z) = beta T_j - sum_u n_u log sum_a
+// exp(beta A(s_u, a)), with T = chosen_advantage(t, d, A, j) computed once by
+// the caller. The prior term of estep_eval vanishes for sigma = infinity, so
+// this is its one loop.
+inline double person_loglik(const TaskStats& t, const PersonStats& d, const double* A,
+                            const double* amax, int j, double T, double z) {
+  return estep_eval(t, d, A, amax, j, T, z, 0.0,
+                    std::numeric_limits<double>::infinity()).l;
+}
+
 // Safeguarded Newton for participant j (global index) from z0. Writes the
 // result into slot j of `out` (and nothing else).
 inline void estep_one(const Data& data, const double* A, const double* amax,

@@ -1,0 +1,371 @@
+# Person scores from each participant's posterior of z = log beta given the
+# fit's Q and prior (issue 13, "the person model"): the marginal likelihood
+# by adaptive Gauss-Hermite quadrature, EAP scores with posterior SDs and
+# quantiles, plausible values drawn from the exact posterior, and the
+# marginal and EAP reliabilities. The behaviour log-likelihood l_j(z) comes
+# from the C++ core (core_person_grid); R never recomputes the policy.
+
+#' Person scores: posterior modes, posterior means and plausible values
+#'
+#' Scores every participant of a fit on the log inverse temperature
+#' \eqn{z_j = \log\beta_j} from their posterior given the fitted advantage
+#' and prior, \eqn{p(z \mid \mathrm{data}_j) \propto \exp(l_j(z))\,
+#' N(z; \mu, \sigma^2)}, where \eqn{l_j} is the behaviour log-likelihood of
+#' participant j's decisions.
+#'
+#' @section Methods:
+#' * `"map"`: the posterior mode, as in [coef.rlpsy_fit()]; `std.error` is
+#'   the curvature-based standard error and the interval is the Wald
+#'   interval \eqn{\hat z \pm q\,SE} (as [confint.rlpsy_fit()], on the log
+#'   scale).
+#' * `"eap"`: the posterior mean (expected a posteriori) by adaptive
+#'   Gauss-Hermite quadrature with `nodes` nodes, centred at the mode and
+#'   scaled by its standard error (as `glmer(nAGQ = )` in lme4 and `mirt`);
+#'   `std.error` is the posterior standard deviation and `conf.low`,
+#'   `conf.high` are the equal-tailed posterior quantiles at `level` (a
+#'   credible interval, not a normal approximation: with few decisions the
+#'   posterior of \eqn{z} is skewed).
+#' * `"plausible"`: the EAP columns plus `draws` plausible values
+#'   `draw1`, `draw2`, ... of \eqn{z_j}, independent draws from each
+#'   participant's exact posterior. They are drawn by inverting the
+#'   posterior's distribution function, computed on a fine grid (501
+#'   points, adapted to each participant so that it covers all but a
+#'   relative \eqn{e^{-35}} of the density) by the trapezoidal rule and
+#'   interpolated linearly. Unlike a normal approximation this keeps the
+#'   skewness of the posterior, and unlike a Markov chain the draws are
+#'   independent, exact up to the grid's resolution and need no tuning.
+#'   Use plausible values, not point estimates, to estimate population
+#'   quantities (variances, correlations with other variables, group
+#'   differences): across participants they have the prior's distribution,
+#'   whereas modes and means are shrunk towards \eqn{\mu}. Analyse each
+#'   draw separately and pool with Rubin's rules.
+#'
+#' All figures are conditional on the fitted \eqn{Q} and prior (their
+#' uncertainty is not propagated), like the standard errors of the fit.
+#' Participants whose \eqn{\beta} the data cannot identify (status
+#' `"not_identified"` in `fit$participants`; see
+#' [identification_participants()]) get the prior as their posterior for
+#' every method: estimate \eqn{\mu}, standard error \eqn{\sigma}, prior
+#' quantiles and draws from the prior.
+#'
+#' @section Reliability:
+#' The attribute `reliability` holds two model-based reliabilities of
+#' \eqn{z} from the quadrature (the same for every `method`):
+#' * `marginal`: \eqn{1 - \mathrm{mean}_j \mathrm{Var}(z_j \mid
+#'   \mathrm{data}) / \sigma^2}, the share of the prior variance that the
+#'   data remove on average;
+#' * `eap`: \eqn{\mathrm{var}(\mathrm{EAP}) / (\mathrm{var}(\mathrm{EAP}) +
+#'   \mathrm{mean}_j \mathrm{Var}(z_j \mid \mathrm{data}))}, the
+#'   reliability of the EAP scores (`var()` with denominator \eqn{J - 1}).
+#'
+#' They are conditional on \eqn{Q}, as the "model" figure of
+#' [rlpsy_reliability()], which shows the EAP reliability beside it; the
+#' split-half reliability is the honest figure.
+#'
+#' @param fit an `rlpsy_fit` object.
+#' @param method `"map"` (default), `"eap"` or `"plausible"`; see
+#'   "Methods".
+#' @param draws number of plausible values per participant (a whole number
+#'   from 1 to 10000); used by `"plausible"` only.
+#' @param level level of the intervals, strictly between 0 and 1.
+#' @param nodes number of adaptive Gauss-Hermite quadrature nodes (a whole
+#'   number from 1 to 100; 1 is the Laplace approximation). The default 21
+#'   integrates the posteriors of the fits we have seen to about 10 digits.
+#' @param seed `NULL` (use the session's random numbers) or a whole number:
+#'   the plausible values are then drawn from a private stream seeded with
+#'   it, and the caller's random number state is left as it was.
+#' @return A data frame with one row per participant (in the fit's order)
+#'   and columns `participant`, `estimate` (of \eqn{z = \log\beta}),
+#'   `std.error`, `conf.low`, `conf.high` (all on the log scale), `beta`
+#'   (\eqn{\exp} of `estimate`; for EAP, the posterior geometric mean of
+#'   \eqn{\beta}), `n_decisions`, `status` (as in `fit$participants`) and,
+#'   for `"plausible"`, `draw1` ... `drawK` (on the log scale). Attributes:
+#'   `method`, `level`, `nodes`, `prior` (`c(mu, sigma)`) and `reliability`
+#'   (named `marginal`, `eap`; see "Reliability").
+#' @section Errors and warnings:
+#' An error of class `rlpsy_error_input` naming the argument when `fit` is
+#' not an `rlpsy_fit`, `method` is not one of the allowed values, `draws`
+#' or `nodes` is not a whole number in its range, `level` is not strictly
+#' between 0 and 1, or `seed` is not `NULL` or a whole number >= 0. No
+#' warnings.
+#' @seealso [rlpsy_marginal_loglik()]; [coef.rlpsy_fit()] and
+#'   [confint.rlpsy_fit()] for the modes; [rlpsy_reliability()].
+#' @examples
+#' ex <- rlpsy_example[rlpsy_example$participant %in%
+#'                       unique(rlpsy_example$participant)[1:60], ]
+#' fit <- rlpsy_fit(ex, participant = "participant", state = "state",
+#'                  action = "action", next_state = "next_state",
+#'                  done = "done", reward = "reward", gamma = 0.9,
+#'                  tau = 0.05, control = rlpsy_control(threads = 1))
+#' head(rlpsy_scores(fit))
+#' eap <- rlpsy_scores(fit, "eap")
+#' head(eap)
+#' attr(eap, "reliability")
+#' pv <- rlpsy_scores(fit, "plausible", draws = 5, seed = 1)
+#' # plausible values keep the population's spread; EAPs are shrunk
+#' c(prior = fit$prior[["sigma"]]^2, eap = var(eap$estimate),
+#'   plausible = mean(apply(pv[paste0("draw", 1:5)], 2, var)))
+#' @export
+rlpsy_scores <- function(fit, method = c("map", "eap", "plausible"), draws = 5,
+                         level = 0.95, nodes = 21, seed = NULL) {
+  check_rlpsy_fit(fit)
+  method <- check_choice(method, c("map", "eap", "plausible"), "method")
+  draws <- check_count(draws, "draws", min = 1, max = 10000)
+  level <- check_level(level)
+  nodes <- check_count(nodes, "nodes", min = 1, max = 100)
+  if (!is.null(seed)) seed <- check_count(seed, "seed", min = 0)
+  post <- person_posterior(fit, nodes)
+  p <- fit$participants
+  ni <- p$status == "not_identified"
+  out <- if (method == "map") {
+    q <- stats::qnorm((1 + level) / 2)
+    z <- ifelse(ni, post$mu, p$z)
+    se <- ifelse(ni, post$sigma, p$se)
+    scores_table(p, z, se, z - q * se, z + q * se)
+  } else {
+    grid <- posterior_grid(post)
+    a <- (1 - level) / 2
+    ci <- posterior_quantiles(grid, c(a, 1 - a))
+    tab <- scores_table(p, post$eap, sqrt(post$var), ci[, 1L], ci[, 2L])
+    if (method == "plausible") {
+      u <- seeded_stream(seed)(matrix(stats::runif(nrow(p) * draws), nrow(p), draws))
+      pv <- posterior_quantiles(grid, u)
+      colnames(pv) <- paste0("draw", seq_len(draws))
+      tab <- cbind(tab, as.data.frame(pv))
+    }
+    tab
+  }
+  structure(out, method = method, level = level, nodes = nodes,
+            prior = fit$prior, reliability = c(
+              marginal = 1 - mean(post$var) / post$sigma^2,
+              eap = reliability(post$eap, sqrt(post$var))))
+}
+
+#' The marginal log-likelihood of a fit's data
+#'
+#' The behaviour log-likelihood with each participant's log inverse
+#' temperature integrated over the fitted prior (the specification's
+#' \eqn{\mathcal{L}_{\text{beh-mix}}}), at the fitted \eqn{Q}:
+#' \deqn{\sum_j \log \int \exp(l_j(z))\, N(z; \mu, \sigma^2)\, dz,}
+#' where \eqn{l_j(z)} is the log-likelihood of participant j's decisions
+#' under the policy \eqn{\mathrm{softmax}(e^z A)}. Each integral is computed
+#' by adaptive Gauss-Hermite quadrature with `nodes` nodes, centred at the
+#' participant's posterior mode and scaled by its standard error (the
+#' method of lme4's `glmer(nAGQ = )`); `nodes = 1` is the Laplace
+#' approximation. Unlike [logLik.rlpsy_fit()], which plugs in the
+#' posterior modes, this is a likelihood of the data given the task model
+#' and the population distribution of \eqn{\log\beta}, so it does not grow
+#' with the number of participants' parameters.
+#'
+#' @inheritParams rlpsy_scores
+#' @return An object of class `logLik`: the marginal log-likelihood, with
+#'   attributes `df` (the advantage's degrees of freedom as in
+#'   [logLik.rlpsy_fit()], plus 2 for \eqn{\mu} and \eqn{\sigma} when the
+#'   prior was estimated; the \eqn{\beta_j} are integrated out), `nobs` (the
+#'   number of decisions), `participant` (each participant's term, named)
+#'   and `nodes`. Every participant counts, identified or not.
+#' @section Errors and warnings: An error of class `rlpsy_error_input`
+#'   naming the argument when `fit` is not an `rlpsy_fit` or `nodes` is not
+#'   a whole number from 1 to 100. No warnings.
+#' @seealso [rlpsy_scores()], [logLik.rlpsy_fit()].
+#' @examples
+#' ex <- rlpsy_example[rlpsy_example$participant %in%
+#'                       unique(rlpsy_example$participant)[1:60], ]
+#' fit <- rlpsy_fit(ex, participant = "participant", state = "state",
+#'                  action = "action", next_state = "next_state",
+#'                  done = "done", reward = "reward", gamma = 0.9,
+#'                  tau = 0.05, control = rlpsy_control(threads = 1))
+#' rlpsy_marginal_loglik(fit)
+#' rlpsy_marginal_loglik(fit, nodes = 1)  # Laplace
+#' logLik(fit)                            # conditional on the modes
+#' @export
+rlpsy_marginal_loglik <- function(fit, nodes = 21) {
+  check_rlpsy_fit(fit)
+  nodes <- check_count(nodes, "nodes", min = 1, max = 100)
+  post <- person_posterior(fit, nodes)
+  df <- loglik_df(fit) - fit$data$n_participants + if (fit$prior_fixed) 0L else 2L
+  structure(sum(post$log_marginal), df = as.integer(df),
+            nobs = fit$data$n_decisions,
+            participant = stats::setNames(post$log_marginal, names(fit$z)),
+            nodes = nodes, class = "logLik")
+}
+
+#' Stop unless `fit` is an rlpsy_fit
+#' @noRd
+check_rlpsy_fit <- function(fit, arg = "fit") {
+  if (!inherits(fit, "rlpsy_fit")) {
+    rlpsy_abort("`", arg, "` must be an rlpsy_fit object (from rlpsy_fit()), not ",
+                describe_type(fit), ".")
+  }
+  invisible(fit)
+}
+
+#' The data frame of rlpsy_scores() (log scale)
+#' @noRd
+scores_table <- function(p, estimate, se, low, high) {
+  data.frame(participant = p$participant, estimate = estimate, std.error = se,
+             conf.low = low, conf.high = high, beta = exp(estimate),
+             n_decisions = p$n_decisions, status = p$status,
+             stringsAsFactors = FALSE, row.names = NULL)
+}
+
+#' Gauss-Hermite rule for the standard normal weight, by the Golub-Welsch
+#' method: the nodes are the eigenvalues of the symmetric tridiagonal Jacobi
+#' matrix of the probabilists' Hermite polynomials (off-diagonal sqrt(k)),
+#' the weights the squared first components of its unit eigenvectors, so
+#' that sum_i w_i f(x_i) ~ E f(X), X ~ N(0, 1); exact for polynomials of
+#' degree < 2n. Symmetrised and cached per n.
+#' @noRd
+gauss_hermite <- function(n) {
+  key <- as.character(n)
+  if (is.null(.gh_cache[[key]])) {
+    J <- matrix(0, n, n)
+    if (n > 1L) {
+      k <- seq_len(n - 1L)
+      J[cbind(k, k + 1L)] <- J[cbind(k + 1L, k)] <- sqrt(k)
+    }
+    e <- eigen(J, symmetric = TRUE)
+    ord <- order(e$values)
+    x <- e$values[ord]
+    w <- e$vectors[1L, ord]^2
+    .gh_cache[[key]] <- list(x = (x - rev(x)) / 2, w = (w + rev(w)) / (2 * sum(w)))
+  }
+  .gh_cache[[key]]
+}
+.gh_cache <- new.env(parent = emptyenv())
+
+#' log sum exp over the rows of a matrix
+#' @noRd
+row_logsumexp <- function(X) {
+  m <- apply(X, 1L, max)
+  m + log(rowSums(exp(X - m)))
+}
+
+#' Each participant's posterior of z by adaptive Gauss-Hermite quadrature:
+#' z = m_j + s_j x at the rule's nodes x, with m_j the fit's posterior mode
+#' and s_j its standard error (the prior's mu and sigma where these are not
+#' finite), so that int exp(h(z)) dz = s sqrt(2 pi) E[exp(h(m + s X) +
+#' X^2 / 2)] with h the log posterior kernel l_j(z) + log N(z; mu, sigma^2).
+#' Returns the log marginal likelihood of every participant, and the
+#' posterior mean and variance, with the prior's (mu, sigma^2) for the
+#' participants whose beta is not identified; also what posterior_grid()
+#' needs.
+#' @noRd
+person_posterior <- function(fit, nodes) {
+  mu <- fit$prior[["mu"]]
+  sigma <- fit$prior[["sigma"]]
+  gh <- gauss_hermite(nodes)
+  m <- unname(fit$z)
+  s <- unname(fit$se)
+  bad <- !is.finite(m) | !is.finite(s) | s <= 0
+  m[bad] <- mu
+  s[bad] <- sigma
+  core <- fit_core(fit)
+  Q <- fit_theta(fit)
+  Z <- m + outer(s, gh$x)
+  h <- core_person_grid(core, Q, Z, fit$control$threads) +
+    stats::dnorm(Z, mu, sigma, log = TRUE)
+  lw <- h + rep(log(gh$w) + gh$x^2 / 2, each = length(m))
+  lse <- row_logsumexp(lw)
+  p <- exp(lw - lse)
+  eap <- rowSums(p * Z)
+  v <- rowSums(p * (Z - eap)^2)
+  ni <- fit$participants$status == "not_identified"
+  eap[ni] <- mu
+  v[ni] <- sigma^2
+  list(log_marginal = lse + log(s) + 0.5 * log(2 * pi), eap = eap, var = v,
+       mode = m, scale = s, mu = mu, sigma = sigma, not_identified = ni,
+       core = core, Q = Q, threads = fit$control$threads)
+}
+
+#' Each participant's log posterior kernel on `n` equally spaced points
+#' from lo to hi (rows with `todo` FALSE are not computed: NA)
+#' @noRd
+grid_log_posterior <- function(post, lo, hi, n, todo) {
+  Z <- lo + outer(hi - lo, seq(0, 1, length.out = n))
+  Z[!todo, ] <- NA_real_
+  lp <- core_person_grid(post$core, post$Q, Z, post$threads) +
+    stats::dnorm(Z, post$mu, post$sigma, log = TRUE)
+  list(z = Z, lp = lp)
+}
+
+#' The posterior of every participant on a grid adapted to it: start from
+#' mode +- 10 SE, widen a side (doubling its reach) while the log density
+#' at its end is within 30 of the maximum, then trim both ends to where it
+#' falls 35 below the maximum and evaluate again, so that n points cover
+#' the posterior's mass at a resolution fit to its width. The distribution
+#' function is the trapezoidal integral of the density, normalised. Not
+#' identified participants get the prior.
+#' @return list(z, cdf): J x n matrices.
+#' @noRd
+posterior_grid <- function(post, n = 501L, cut = 35) {
+  J <- length(post$mode)
+  ni <- post$not_identified
+  lo <- post$mode - 10 * post$scale
+  hi <- post$mode + 10 * post$scale
+  lo[ni] <- post$mu - 10 * post$sigma
+  hi[ni] <- post$mu + 10 * post$sigma
+  todo <- !ni
+  g <- list(z = matrix(NA_real_, J, n), lp = matrix(NA_real_, J, n))
+  for (pass in seq_len(8L)) {
+    if (!any(todo)) break
+    r <- grid_log_posterior(post, lo, hi, n, todo)
+    g$z[todo, ] <- r$z[todo, ]
+    g$lp[todo, ] <- r$lp[todo, ]
+    top <- apply(g$lp, 1L, max)
+    wide_lo <- todo & g$lp[, 1L] > top - 30
+    wide_hi <- todo & g$lp[, n] > top - 30
+    lo[wide_lo] <- post$mode[wide_lo] - 2 * (post$mode[wide_lo] - lo[wide_lo])
+    hi[wide_hi] <- post$mode[wide_hi] + 2 * (hi[wide_hi] - post$mode[wide_hi])
+    todo <- wide_lo | wide_hi
+  }
+  keep <- !ni
+  if (any(keep)) {
+    top <- apply(g$lp, 1L, max)
+    inside <- g$lp > top - cut
+    first <- pmax(max.col(inside, ties.method = "first") - 1L, 1L)
+    last <- pmin(n + 1L - max.col(inside[, n:1, drop = FALSE], ties.method = "first") + 1L, n)
+    idx <- cbind(seq_len(J), first)
+    lo2 <- g$z[idx]
+    hi2 <- g$z[cbind(seq_len(J), last)]
+    r <- grid_log_posterior(post, lo2, hi2, n, keep)
+    g$z[keep, ] <- r$z[keep, ]
+    g$lp[keep, ] <- r$lp[keep, ]
+  }
+  if (any(ni)) {
+    g$z[ni, ] <- lo[ni] + outer(hi[ni] - lo[ni], seq(0, 1, length.out = n))
+    g$lp[ni, ] <- stats::dnorm(g$z[ni, ], post$mu, post$sigma, log = TRUE)
+  }
+  dens <- exp(g$lp - apply(g$lp, 1L, max))
+  dz <- (g$z[, n] - g$z[, 1L]) / (n - 1)
+  cells <- dz * (dens[, -1L, drop = FALSE] + dens[, -n, drop = FALSE]) / 2
+  cdf <- cbind(0, matrix(t(apply(cells, 1L, cumsum)), J))
+  list(z = g$z, cdf = cdf / cdf[, n], prior = ni, mu = post$mu, sigma = post$sigma)
+}
+
+#' Quantiles of every participant's posterior: row j of `u` (or the vector
+#' `u` for every row) through the inverse of the grid's distribution
+#' function, linear between grid points (the density is constant within a
+#' cell; cells without mass are skipped); for participants whose posterior
+#' is the prior, the prior's quantiles.
+#' @return J x length(u) (or J x ncol(u)) matrix.
+#' @noRd
+posterior_quantiles <- function(grid, u) {
+  J <- nrow(grid$z)
+  n <- ncol(grid$z)
+  if (!is.matrix(u)) u <- matrix(u, J, length(u), byrow = TRUE)
+  out <- matrix(NA_real_, J, ncol(u))
+  for (j in seq_len(J)) {
+    if (grid$prior[j]) {
+      out[j, ] <- stats::qnorm(u[j, ], grid$mu, grid$sigma)
+      next
+    }
+    F <- grid$cdf[j, ]
+    i <- pmin(findInterval(u[j, ], F, rightmost.closed = TRUE), n - 1L)
+    i <- pmax(i, 1L)
+    f <- (u[j, ] - F[i]) / (F[i + 1L] - F[i])
+    f[!is.finite(f)] <- 0
+    out[j, ] <- grid$z[j, i] + pmin(pmax(f, 0), 1) * (grid$z[j, i + 1L] - grid$z[j, i])
+  }
+  out
+}
