@@ -546,9 +546,20 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' With `type = "marginal"`, the likelihood with each \eqn{\log\beta_j}
 #' integrated over the fitted prior instead, from [rlpsy_marginal_loglik()].
 #'
+#' With `newdata`, the held-out log-likelihood of its decisions: the sum
+#' over its rows of log pi(a | s, beta) under the fitted task (or the new
+#' task of `features`), with the betas of [predict.rlpsy_fit()]'s
+#' `type = "prob"`: `beta` when given, else the fitted beta of the fit's
+#' participants, and participants who are not in the fit scored on
+#' `newdata` itself (so their part is not held out; see [rlpsy_cv()] for
+#' held-out people). Its `nobs` is the number of rows.
+#'
 #' @param object an `rlpsy_fit` object.
+#' @param newdata `NULL` (the fitted data), or a data frame of decisions
+#'   (participant, state and action columns, named as in the fit).
+#' @param features,beta as in [predict.rlpsy_fit()], with `newdata`.
 #' @param type `"conditional"` (default: at the posterior modes) or
-#'   `"marginal"` (see [rlpsy_marginal_loglik()]).
+#'   `"marginal"` (see [rlpsy_marginal_loglik()]; not with `newdata`).
 #' @param nodes quadrature nodes for `type = "marginal"`.
 #' @param ... not used.
 #' @return `logLik()`: an object of class `logLik`, a number with attributes
@@ -568,9 +579,22 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' BIC(fit)
 #' @importFrom stats logLik nobs
 #' @export
-logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
-                             nodes = 21, ...) {
+logLik.rlpsy_fit <- function(object, newdata = NULL,
+                             type = c("conditional", "marginal"), nodes = 21,
+                             features = NULL, beta = NULL, ...) {
   type <- check_choice(type, c("conditional", "marginal"), "type")
+  if (!is.null(newdata) || !is.null(features) || !is.null(beta)) {
+    if (type == "marginal") {
+      rlpsy_abort("type = \"marginal\" is the likelihood of the fitted data; ",
+                  "with `newdata` use type = \"conditional\".")
+    }
+    if (is.null(newdata)) {
+      rlpsy_abort("`features` and `beta` need `newdata`: the decisions to evaluate.")
+    }
+    lp <- heldout_logprob(object, newdata, features, beta)
+    return(structure(sum(lp), df = loglik_df(object), nobs = length(lp),
+                     class = "logLik"))
+  }
   if (type == "marginal") return(rlpsy_marginal_loglik(object, nodes))
   structure(-object$objective[["behaviour"]], df = loglik_df(object),
             nobs = object$data$n_decisions, class = "logLik")

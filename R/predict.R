@@ -15,8 +15,11 @@
 #'   of the fitted data, in the original row order) and one column per
 #'   action (column names: the action labels). Rows sum to 1; unavailable
 #'   actions have probability 0. `newdata` needs the participant and state
-#'   columns (with the names used in the fit), and its participants must be
-#'   in the fit.
+#'   columns (with the names used in the fit). The betas are `beta` when it
+#'   is given; otherwise each participant of the fit has its fitted beta,
+#'   and participants who are not in the fit are first scored from their
+#'   decisions in `newdata` (as `type = "beta"` does; then `newdata` needs
+#'   the action column too).
 #' * `"action"`: the most probable action of each of those rows, a factor
 #'   with the action labels as levels (ties go to the first action in label
 #'   order). Since \eqn{\beta_j > 0} it is the action with the largest
@@ -50,12 +53,30 @@
 #' For `"q"`, `"advantage"`, `"value"` and `"reward"`, `newdata` is not
 #' needed and is ignored.
 #'
+#' @section New tasks:
+#' With a feature-based Q (`q = rlpsy_q_linear()` or `rlpsy_q_mlp()` in
+#' [rlpsy_fit()]), `features` (a data frame in the format of those
+#' functions, with the same feature columns) describes a new task, possibly
+#' with other and more states: the fitted parameters give its Q, and its
+#' choice sets are the (state, action) pairs with a row. Then `"q"`,
+#' `"advantage"` and `"value"` are the new task's; `"beta"` scores the
+#' participants of `newdata` (decisions in the new task's labels) on it;
+#' `"prob"` and `"action"` use `beta`, or the betas scored from `newdata`
+#' (every participant is scored on the new task, those of the fit too).
+#' With `normalise = "global"`, the one root-mean-square runs over the
+#' states with decisions in `newdata` (all states without it). `"reward"`
+#' is not defined for a new task.
+#'
 #' @param object an `rlpsy_fit` object.
 #' @param newdata `NULL` (use the fitted data) or a data frame of decisions
 #'   with the column names used in the fit; see "Types".
 #' @param type what to predict; see "Types".
 #' @param level the confidence level of the intervals of `type = "beta"`,
 #'   strictly between 0 and 1.
+#' @param features `NULL` (the fitted task), or the features of a new task
+#'   for a feature-based Q; see "New tasks".
+#' @param beta `NULL`, or for `"prob"` and `"action"` the betas to use: one
+#'   positive number for every row, or a vector named by participant.
 #' @param ... not used.
 #' @return See "Types".
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when `type` is
@@ -63,8 +84,8 @@
 #'   lacks a needed column or has a column of the wrong type or with missing
 #'   values; when it has states or actions that were not in the fitted data
 #'   (the message names them); for `"prob"` and `"action"`, when it has
-#'   participants that are not in the fit (score them first with
-#'   `type = "beta"`); for `"beta"`, when `newdata` has no rows, chooses an
+#'   participants that are not in the fit and no action column (and no
+#'   `beta`); for `"beta"`, when `newdata` has no rows, chooses an
 #'   action that is unavailable in its state, or `level` is not strictly
 #'   between 0 and 1. A `newdata` with no rows gives a 0-row matrix for
 #'   `"prob"` and a 0-length factor for `"action"`. An error of class
@@ -98,26 +119,42 @@
 predict.rlpsy_fit <- function(object, newdata = NULL,
                               type = c("prob", "action", "beta", "q", "advantage",
                                        "value", "reward"),
-                              level = 0.95, ...) {
+                              level = 0.95, features = NULL, beta = NULL, ...) {
   type <- check_choice(type, c("prob", "action", "beta", "q", "advantage",
                                "value", "reward"), "type")
-  av <- object$data$available
+  tk <- predict_task(object, features, newdata)
+  if (!is.null(beta) && !type %in% c("prob", "action")) {
+    rlpsy_abort("`beta` gives the betas of the decisions for type = \"prob\" or ",
+                "\"action\"; it is not used for type = \"", type, "\".")
+  }
   switch(type,
-    prob = predict_prob(object, newdata),
+    prob = predict_prob(object, newdata, tk, beta),
     action = {
-      P <- predict_prob(object, newdata)
-      acts <- object$data$actions
-      factor(acts[max.col(P, ties.method = "first")], levels = acts)
+      P <- predict_prob(object, newdata, tk, beta)
+      factor(tk$actions[max.col(P, ties.method = "first")], levels = tk$actions)
     },
     beta = {
       level <- check_level(level)
-      if (is.null(newdata)) predict_beta_fitted(object, level) else
-        predict_beta_new(object, newdata, level)
+      if (is.null(newdata)) {
+        if (tk$new) {
+          rlpsy_abort("type = \"beta\" on a new task needs `newdata`: the ",
+                      "decisions to score.")
+        }
+        predict_beta_fitted(object, level)
+      } else {
+        scores_table(predict_beta_new(object, newdata, tk), level)
+      }
     },
-    q = mask_unavailable(object$Q, av),
-    advantage = mask_unavailable(object$advantage, av),
-    value = object$value,
-    reward = predict_reward(object)
+    q = mask_unavailable(tk$Q, tk$available),
+    advantage = mask_unavailable(tk$A, tk$available),
+    value = soft_value(tk$Q, tk$available, object$tau),
+    reward = {
+      if (tk$new) {
+        rlpsy_abort("type = \"reward\" is the fitted task's reward; it is not ",
+                    "defined for the new task given by `features`.")
+      }
+      predict_reward(object)
+    }
   )
 }
 
@@ -128,43 +165,163 @@ predict.rlpsy_fit <- function(object, newdata = NULL,
 #' @noRd
 policy_probs <- function(A, av, beta, s) {
   storage.mode(A) <- "double"
-  policy_cpp(unname(A), av, as.double(beta), as.integer(s))
+  policy_cpp(unname(unclass(A)), av, as.double(beta), as.integer(s))
 }
 
-#' Policy probabilities for newdata (or the fitted decisions in data order)
+#' The task of a prediction: the fitted one, or a new task given by the
+#' features of a feature-based Q. A list: states, actions, available (S x K
+#' logical), Q and A (S x K), new (TRUE for a new task).
 #' @noRd
-predict_prob <- function(fit, newdata) {
+predict_task <- function(fit, features, newdata) {
+  d <- fit$data
+  if (is.null(features)) {
+    return(list(states = d$states, actions = d$actions, available = d$available,
+                Q = fit$Q, A = fit$advantage, new = FALSE))
+  }
+  qm <- fit$q_model
+  if (is.null(qm) || qm$type == "table") {
+    rlpsy_abort("`features` describe a new task for a feature-based Q; this ",
+                "fit's Q is a table (fit with q = rlpsy_q_linear() or ",
+                "rlpsy_q_mlp() to predict on new tasks).")
+  }
+  f <- check_features(features, "features", c("state", "action"))
+  miss <- setdiff(qm$features$names, f$names)
+  extra <- setdiff(f$names, qm$features$names)
+  if (length(miss) || length(extra)) {
+    rlpsy_abort("`features` must have the feature columns of the fit (",
+                show_values(qm$features$names), ")",
+                if (length(miss)) paste0("; missing ", show_values(miss)),
+                if (length(extra)) paste0("; not in the fit: ", show_values(extra)), ".")
+  }
+  f$X <- f$X[, qm$features$names, drop = FALSE]
+  f$names <- qm$features$names
+  qm$features <- f
+  states <- used_labels(index_labels(f$keys$state))
+  actions <- used_labels(index_labels(f$keys$action))
+  av <- matrix(FALSE, length(states), length(actions),
+               dimnames = list(state = states, action = actions))
+  av[cbind(match(f$keys$state, states), match(f$keys$action, actions))] <- TRUE
+  qp <- q_params(qm, states, actions, av)
+  Q <- q_values_cpp(qp, fit_theta(fit), length(states), length(actions))
+  dimnames(Q) <- dimnames(av)
+  global <- NULL
+  if (identical(fit$normalise, "global")) {
+    # one RMS over the states with decisions in newdata (all without newdata)
+    global <- rep(TRUE, length(states))
+    col <- d$columns$state
+    if (is.data.frame(newdata) && col %in% names(newdata) && nrow(newdata) > 0L)
+      global <- states %in% as.character(newdata[[col]])
+  }
+  A <- identified_advantage(Q, av, fit$settings$eps, global)
+  list(states = states, actions = actions, available = av, Q = Q, A = A, new = TRUE)
+}
+
+#' Encode the participant, state (and action) columns of newdata against a
+#' task frame: 0-based state and action codes, participant labels.
+#' @noRd
+encode_task_newdata <- function(fit, newdata, tk, need_action) {
+  d <- fit$data
+  need <- c("participant", "state", if (need_action) "action")
+  if (!tk$new) {
+    nd <- encode_newdata(d, newdata, need = need, allow_new_participants = TRUE)
+    return(list(n = nd$n, participant = nd$participant_label, state = nd$state,
+                action = nd$action))
+  }
+  check_data_frame(newdata, "newdata")
+  out <- list(n = nrow(newdata))
+  for (f in need) {
+    col <- d$columns[[f]]
+    if (sum(names(newdata) == col, na.rm = TRUE) != 1L) {
+      rlpsy_abort("`newdata` must have one column \"", col, "\" (the ", f,
+                  " column of the fit). Columns of `newdata`: ",
+                  show_values(names(newdata), max = 20L), ".")
+    }
+    x <- newdata[[col]]
+    where <- column_where(f, col, newdata = TRUE)
+    check_label_column(x, where)
+    x <- as.character(x)
+    if (f == "participant") {
+      out$participant <- x
+      next
+    }
+    labs <- if (f == "state") tk$states else tk$actions
+    code <- match(x, labs)
+    if (anyNA(code)) {
+      rlpsy_abort(where, " has ", f, "s ", show_values(unique(x[is.na(code)])),
+                  " that `features` do not describe (", show_rows(which(is.na(code))), ").")
+    }
+    out[[f]] <- code - 1L
+  }
+  out
+}
+
+#' Policy probabilities for newdata (or the fitted decisions in data order),
+#' on the task frame tk. The betas: `beta` when given (one number, or named
+#' by participant), else the fitted beta of the fit's participants, and
+#' participants not in the fit scored from newdata first.
+#' @noRd
+predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta = NULL) {
   d <- fit$data
   if (is.null(newdata)) {
+    if (tk$new) rlpsy_abort("type = \"prob\" on a new task needs `newdata`.")
     inv <- order(d$row)
-    part <- d$participant[inv]
+    b <- if (is.null(beta)) fit$beta[d$participant[inv] + 1L] else
+      row_betas(beta, d$participants[d$participant[inv] + 1L])
     state <- d$state[inv]
   } else {
-    nd <- encode_newdata(d, newdata, need = c("participant", "state"),
-                         allow_new_participants = TRUE)
-    if (any(nd$new_participant)) abort_new_participants(d, nd)
-    part <- nd$participant
+    need_action <- is.null(beta) && !tk$new &&
+      !all(encode_newdata(d, newdata, "participant")$participant_label %in% d$participants)
+    nd <- encode_task_newdata(fit, newdata, tk, need_action = need_action || (is.null(beta) && tk$new))
+    b <- if (!is.null(beta)) row_betas(beta, nd$participant) else
+      fitted_or_scored_betas(fit, newdata, tk, nd)
     state <- nd$state
   }
-  check_memory(32 * as.double(length(state)) * d$n_actions,
+  check_memory(32 * as.double(length(state)) * length(tk$actions),
                paste0("Predicting ", format(length(state), big.mark = ",",
                                             scientific = FALSE, trim = TRUE),
-                      " decisions x ", d$n_actions, " actions"),
+                      " decisions x ", length(tk$actions), " actions"),
                "Predict for fewer rows at a time.")
-  P <- policy_probs(fit$advantage, d$available, fit$beta[part + 1L], state + 1L)
-  dimnames(P) <- list(NULL, d$actions)
+  P <- policy_probs(tk$A, tk$available, b, state + 1L)
+  dimnames(P) <- list(NULL, tk$actions)
   P
 }
 
-#' Stop for participants of newdata that are not in the fit
+#' The beta of each row from a user's `beta`: one positive number, or a
+#' vector named by participant covering every participant of the rows
 #' @noRd
-abort_new_participants <- function(d, nd) {
-  rows <- which(nd$new_participant)
-  who <- unique(nd$participant_label[rows])
-  rlpsy_abort("`newdata` column \"", d$columns$participant, "\" (participant) has ",
-              if (length(who) == 1L) "participant " else "participants ",
-              show_values(who), " (", show_rows(rows), ") not in the fit. ",
-              "Score new participants first with predict(fit, newdata, type = \"beta\").")
+row_betas <- function(beta, participant) {
+  if (!is.numeric(beta) || anyNA(beta) || any(!is.finite(beta)) || any(beta <= 0)) {
+    rlpsy_abort("`beta` must be positive finite numbers, not ", describe_value(beta), ".")
+  }
+  if (length(beta) == 1L && is.null(names(beta))) return(rep(unname(beta), length(participant)))
+  if (is.null(names(beta))) {
+    rlpsy_abort("`beta` must be one number or a vector named by participant.")
+  }
+  b <- beta[participant]
+  if (anyNA(b)) {
+    rlpsy_abort("`beta` has no value for participant",
+                if (length(unique(participant[is.na(b)])) > 1L) "s", " ",
+                show_values(unique(participant[is.na(b)])), ".")
+  }
+  unname(b)
+}
+
+#' The fitted beta of the fit's participants on its own task; on a new task,
+#' or for participants not in the fit, scored from newdata's decisions
+#' @noRd
+fitted_or_scored_betas <- function(fit, newdata, tk, nd) {
+  scored <- if (tk$new) unique(nd$participant) else setdiff(unique(nd$participant), fit$data$participants)
+  b <- stats::setNames(rep(NA_real_, length(unique(nd$participant))), unique(nd$participant))
+  if (!tk$new) {
+    known <- intersect(names(b), fit$data$participants)
+    b[known] <- fit$beta[known]
+  }
+  if (length(scored)) {
+    rows <- nd$participant %in% scored
+    sc <- predict_beta_new(fit, newdata[rows, , drop = FALSE], tk)
+    b[sc$participant] <- exp(sc$z)
+  }
+  unname(b[nd$participant])
 }
 
 #' The fit's own participant table at a confidence level
@@ -183,59 +340,74 @@ beta_table <- function(participant, z, se, n, status, level) {
              stringsAsFactors = FALSE, row.names = NULL)
 }
 
-#' Score the participants of newdata with Q and the prior fixed (E-step on a
-#' fresh core built from newdata's decisions)
+#' A beta table from the scores of predict_beta_new()
 #' @noRd
-predict_beta_new <- function(fit, newdata, level) {
+scores_table <- function(sc, level) {
+  beta_table(sc$participant, sc$z, sc$se, sc$n_decisions, sc$status, level)
+}
+
+#' Score the participants of newdata on the task frame tk with Q and the
+#' prior fixed (E-step on a fresh core built from newdata's decisions).
+#' @return list(participant, z, se, n_decisions, status)
+#' @noRd
+predict_beta_new <- function(fit, newdata, tk = predict_task(fit, NULL, NULL)) {
   check_data_frame(newdata, "newdata")
   if (nrow(newdata) == 0L) {
     rlpsy_abort("`newdata` has no rows: there are no decisions to score.")
   }
-  d <- fit$data
-  nd <- encode_newdata(d, newdata, need = c("participant", "state", "action"),
-                       allow_new_participants = TRUE)
-  check_newdata_available(d, nd)
-  pieces <- index_labels(newdata[[d$columns$participant]])
+  nd <- encode_task_newdata(fit, newdata, tk, need_action = TRUE)
+  check_newdata_available(fit, tk, nd)
+  pieces <- index_labels(nd$participant)
   lab <- combine_labels(list(pieces), "participant", fill = FALSE, drop_unused = TRUE)
-  code <- codes_of(pieces, lab)
-  enc <- scoring_encoding(d, code, nd$state, nd$action, length(lab$labels))
+  score_codes(fit, tk, codes_of(pieces, lab), nd$state, nd$action, lab$labels)
+}
+
+#' Score participants given as 0-based codes (labels `labels`) on the task
+#' frame tk: the E-step with the fit's prior.
+#' @noRd
+score_codes <- function(fit, tk, participant, state, action, labels) {
+  enc <- scoring_encoding(tk, participant, state, action, length(labels))
   core <- core_new(enc, fit$settings)
   mu <- fit$prior[["mu"]]
   sigma <- fit$prior[["sigma"]]
   ctrl <- fit$control
-  e <- core_estep(core, fit$Q, rep(mu, enc$n_participants), mu, sigma,
+  Q <- unname(unclass(tk$Q))
+  Q[!tk$available] <- 0
+  e <- core_estep(core, Q, rep(mu, enc$n_participants), mu, sigma,
                   ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
   status <- factor(estep_status_labels[e$status + 1L], levels = estep_status_labels)
-  beta_table(lab$labels, e$z, e$se, diff(enc$offsets), status, level)
+  list(participant = labels, z = e$z, se = e$se, n_decisions = diff(enc$offsets),
+       status = status)
 }
 
 #' Stop if newdata chooses an action that is unavailable in its state
 #' @noRd
-check_newdata_available <- function(d, nd) {
-  ok <- d$available[cbind(nd$state + 1L, nd$action + 1L)]
+check_newdata_available <- function(fit, tk, nd) {
+  d <- fit$data
+  ok <- tk$available[cbind(nd$state + 1L, nd$action + 1L)]
   if (all(ok)) return(invisible())
   bad <- which(!ok)
   rlpsy_abort("`newdata` chooses actions that are unavailable in their states ",
               "(columns \"", d$columns$action, "\" and \"", d$columns$state, "\"): ",
               show_rows(bad), if (length(bad) == 1L) " chooses " else " choose ",
-              show_values(d$actions[nd$action[bad] + 1L]), " in ",
-              show_values(d$states[nd$state[bad] + 1L]), ".")
+              show_values(tk$actions[nd$action[bad] + 1L]), " in ",
+              show_values(tk$states[nd$state[bad] + 1L]), ".")
 }
 
 #' An encoded-data list for the core from 0-based participant, state and
-#' action codes. Only the behaviour term matters for the E-step, so every
-#' transition is marked terminal (next state = state) and the reward is
-#' left out.
+#' action codes on the task frame tk. Only the behaviour term matters for
+#' the E-step, so every transition is marked terminal (next state = state)
+#' and the reward is left out.
 #' @noRd
-scoring_encoding <- function(d, participant, state, action, J) {
+scoring_encoding <- function(tk, participant, state, action, J) {
   ord <- order(participant, method = "radix")
   n <- length(participant)
-  list(n_decisions = n, n_participants = J, n_states = d$n_states,
-       n_actions = d$n_actions,
+  list(n_decisions = n, n_participants = J, n_states = length(tk$states),
+       n_actions = length(tk$actions),
        offsets = as.integer(cumsum(c(0, tabulate(participant + 1L, J)))),
        participant = as.integer(participant[ord]), state = as.integer(state[ord]),
        action = as.integer(action[ord]), next_state = as.integer(state[ord]),
-       done = rep(1L, n), reward = NULL, available = d$available)
+       done = rep(1L, n), reward = NULL, available = tk$available)
 }
 
 #' Learned reward tanh(w), or the mean observed reward per (state, action)

@@ -184,6 +184,9 @@ refit_like <- function(fit, enc) {
   control$verbose <- FALSE
   args <- list(data = enc, gamma = fit$gamma, tau = fit$tau, control = control)
   if (!is.null(fit$q)) args$q <- fit$q
+  if (identical(fit$q, "joint") && !is.null(fit$q_model) && fit$q_model$type != "table")
+    args$q <- fit$q_model
+  if (!is.null(fit$reward_model)) args$reward_model <- fit$reward_model
   if (!is.null(fit$normalise)) args$normalise <- fit$normalise
   if (!is.null(fit$task)) args$task <- fit$task
   env <- list2env(args, parent = environment())
@@ -265,7 +268,7 @@ split_half <- function(fit, split, times, level) {
     z2 <- refit_like(fit, subset_decisions(enc, ok & !h))$z
     ids <- intersect(names(z1), names(z2))
     list(z1 = z1[ids], z2 = z2[ids])
-  }), n_split)
+  }), 2L * n_split)
   ids <- Reduce(intersect, lapply(zs, function(x) names(x$z1)))
   Z1 <- vapply(zs, function(x) x$z1[ids], numeric(length(ids)))
   Z2 <- vapply(zs, function(x) x$z2[ids], numeric(length(ids)))
@@ -315,7 +318,8 @@ model_reliability <- function(z, se, level, method) {
 
 #' Run the refits, collecting their warnings into one
 #' @noRd
-collect_refit_warnings <- function(expr, n_split) {
+collect_refit_warnings <- function(expr, n_refits, what = "refits of the halves",
+                                   figure = "the split-half reliability") {
   seen <- list()
   value <- withCallingHandlers(expr, rlpsy_warning = function(w) {
     kind <- sub("^rlpsy_warning_", "", class(w)[1])
@@ -326,9 +330,8 @@ collect_refit_warnings <- function(expr, n_split) {
   # puts the figure in doubt; diagnostics the full fit shares do not
   for (kind in names(seen)) {
     u <- unique(seen[[kind]])
-    rlpsy_warn(length(seen[[kind]]), " of the ", 2L * n_split, " refits of the ",
-               "halves warned (", kind, ")",
-               if (kind == "convergence") "; the split-half reliability may be off",
+    rlpsy_warn(length(seen[[kind]]), " of the ", n_refits, " ", what, " warned (",
+               kind, ")", if (kind == "convergence") paste0("; ", figure, " may be off"),
                ":\n", paste(utils::head(u, 3L), collapse = "\n"),
                if (length(u) > 3L) "\n(and more)", class = kind)
   }
