@@ -579,9 +579,9 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' BIC(fit)
 #' @importFrom stats logLik nobs
 #' @export
-logLik.rlpsy_fit <- function(object, newdata = NULL,
-                             type = c("conditional", "marginal"), nodes = 21,
-                             features = NULL, beta = NULL, ...) {
+logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
+                             nodes = 21, newdata = NULL, features = NULL,
+                             beta = NULL, ...) {
   type <- check_choice(type, c("conditional", "marginal"), "type")
   if (!is.null(newdata) || !is.null(features) || !is.null(beta)) {
     if (type == "marginal") {

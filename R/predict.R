@@ -142,7 +142,7 @@ predict.rlpsy_fit <- function(object, newdata = NULL,
         }
         predict_beta_fitted(object, level)
       } else {
-        scores_table(predict_beta_new(object, newdata, tk), level)
+        beta_table_of(predict_beta_new(object, newdata, tk), level)
       }
     },
     q = mask_unavailable(tk$Q, tk$available),
@@ -270,7 +270,7 @@ predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta 
     state <- d$state[inv]
   } else {
     need_action <- is.null(beta) && !tk$new &&
-      !all(encode_newdata(d, newdata, "participant")$participant_label %in% d$participants)
+      need_scores(d, encode_newdata(d, newdata, "participant"), newdata)
     nd <- encode_task_newdata(fit, newdata, tk, need_action = need_action || (is.null(beta) && tk$new))
     b <- if (!is.null(beta)) row_betas(beta, nd$participant) else
       fitted_or_scored_betas(fit, newdata, tk, nd)
@@ -284,6 +284,23 @@ predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta 
   P <- policy_probs(tk$A, tk$available, b, state + 1L)
   dimnames(P) <- list(NULL, tk$actions)
   P
+}
+
+#' Whether newdata has participants who are not in the fit (then they are
+#' scored from their decisions); stops when it lacks the action column to do so
+#' @noRd
+need_scores <- function(d, nd, newdata) {
+  if (!any(nd$new_participant)) return(FALSE)
+  if (!d$columns$action %in% names(newdata)) {
+    rows <- which(nd$new_participant)
+    who <- unique(nd$participant_label[rows])
+    rlpsy_abort("`newdata` column \"", d$columns$participant, "\" (participant) has ",
+                if (length(who) == 1L) "participant " else "participants ",
+                show_values(who), " (", show_rows(rows), ") not in the fit. ",
+                "Give their decisions (the action column \"", d$columns$action,
+                "\") to score them first, or their `beta`.")
+  }
+  TRUE
 }
 
 #' The beta of each row from a user's `beta`: one positive number, or a
@@ -342,7 +359,7 @@ beta_table <- function(participant, z, se, n, status, level) {
 
 #' A beta table from the scores of predict_beta_new()
 #' @noRd
-scores_table <- function(sc, level) {
+beta_table_of <- function(sc, level) {
   beta_table(sc$participant, sc$z, sc$se, sc$n_decisions, sc$status, level)
 }
 
@@ -357,7 +374,8 @@ predict_beta_new <- function(fit, newdata, tk = predict_task(fit, NULL, NULL)) {
   }
   nd <- encode_task_newdata(fit, newdata, tk, need_action = TRUE)
   check_newdata_available(fit, tk, nd)
-  pieces <- index_labels(nd$participant)
+  # labels ordered as rlpsy_data() orders them (numbers numerically)
+  pieces <- index_labels(newdata[[fit$data$columns$participant]])
   lab <- combine_labels(list(pieces), "participant", fill = FALSE, drop_unused = TRUE)
   score_codes(fit, tk, codes_of(pieces, lab), nd$state, nd$action, lab$labels)
 }
