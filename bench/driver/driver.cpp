@@ -292,7 +292,7 @@ struct Core {
   };
   Sizes sizes() const {
     const rlpsy::Data& d = model.data();
-    return {d.J, d.S, d.K, d.n_units(), static_cast<long>(d.c_n.size()),
+    return {d.J, d.S, d.K, d.n_units(), d.n_cells(),
             static_cast<long>(d.b_n.size())};
   }
   // Newton iterations in all and participants converged

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "equations.h"
 #include "parallel.h"
 
 namespace rlpsy {
@@ -44,24 +45,26 @@ inline std::size_t pair_index(int S, int s, int a) {
   return static_cast<std::size_t>(s) + static_cast<std::size_t>(S) * a;
 }
 
-// Soft value of state s: V(s) = tau * log sum_{a available} exp(Q(s, a) / tau),
-// computed as a stable log-sum-exp (shift by the maximum). Returns 0 for a
-// state without available actions.
+// Copies the entries of state s of a column-major S x K table (and its
+// availability) into contiguous rows, for the equations of equations.h.
+inline int gather_row(const TaskView& task, const double* X, int s, double* x,
+                      uint8_t* av) {
+  int n = 0;
+  for (int a = 0; a < task.n_actions; ++a) {
+    const std::size_t p = pair_index(task.n_states, s, a);
+    x[a] = X[p];
+    av[a] = task.available[p] != 0;
+    n += av[a];
+  }
+  return n;
+}
+
+// Soft value of state s (soft_value_row); 0 for a state without available
+// actions. x and av have room for K entries.
 inline double soft_value(const TaskView& task, const double* Q, int s,
-                         double tau) {
-  const int S = task.n_states;
-  double m = -INFINITY;
-  for (int a = 0; a < task.n_actions; ++a) {
-    const std::size_t p = pair_index(S, s, a);
-    if (task.available[p] && Q[p] > m) m = Q[p];
-  }
-  if (!std::isfinite(m)) return 0.0;
-  double sum = 0.0;
-  for (int a = 0; a < task.n_actions; ++a) {
-    const std::size_t p = pair_index(S, s, a);
-    if (task.available[p]) sum += std::exp((Q[p] - m) / tau);
-  }
-  return m + tau * std::log(sum);
+                         double tau, double* x, uint8_t* av, double* work) {
+  if (gather_row(task, Q, s, x, av) == 0) return 0.0;
+  return soft_value_row(x, av, task.n_actions, tau, work);
 }
 
 // Soft value iteration to the fixed point of
@@ -79,11 +82,13 @@ inline SoftQStatus soft_value_iteration(const TaskView& task,
                                         const Runner& run = Runner()) {
   const int S = task.n_states;
   const std::size_t n_pairs = static_cast<std::size_t>(S) * task.n_actions;
-  std::vector<double> V(S, 0.0);
+  std::vector<double> V(S, 0.0), x(task.n_actions), work(task.n_actions);
+  std::vector<uint8_t> av(task.n_actions);
   SoftQStatus status{0, false, INFINITY};
   while (status.iterations < max_iter) {
     for (int s = 0; s < S; ++s) {
-      V[s] = task.terminal[s] ? 0.0 : soft_value(task, Q, s, tau);
+      V[s] = task.terminal[s] ? 0.0
+                              : soft_value(task, Q, s, tau, x.data(), av.data(), work.data());
     }
     double change = 0.0;
     for (std::size_t p = 0; p < n_pairs; ++p) {
@@ -137,28 +142,26 @@ inline int draw_next_state(const TaskView& task, std::size_t p, double u) {
   return task.next[end - 1];
 }
 
-// Draws a ~ softmax_a(beta * A(s, a)) over the available actions of s.
-// A_max[s] is the largest available A(s, .), used as the stable shift;
-// work has room for K doubles.
-inline int draw_action(const TaskView& task, const double* A,
-                       const double* A_max, int s, double beta, double u,
-                       double* work) {
-  const int S = task.n_states, K = task.n_actions;
+// Draws a ~ softmax_a(beta * A(s, a)) over the available actions of s (the
+// policy of policy_row). work has room for 3 K doubles.
+inline int draw_action(const TaskView& task, const double* A, int s, double beta,
+                       double u, double* work, uint8_t* av) {
+  const int K = task.n_actions;
+  double* x = work;
+  double* p = work + K;
+  double* cum = work + 2 * K;
+  gather_row(task, A, s, x, av);
+  policy_row(x, av, K, beta, p);
   double total = 0.0;
   int last = -1;
   for (int a = 0; a < K; ++a) {
-    const std::size_t p = pair_index(S, s, a);
-    if (task.available[p]) {
-      total += std::exp(beta * (A[p] - A_max[s]));
-      last = a;
-    }
-    work[a] = total;
+    total += p[a];
+    cum[a] = total;
+    if (av[a]) last = a;
   }
-  const double x = u * total;
-  for (int a = 0; a < last; ++a) {
-    const std::size_t p = pair_index(S, s, a);
-    if (task.available[p] && x < work[a]) return a;
-  }
+  const double v = u * total;
+  for (int a = 0; a < last; ++a)
+    if (av[a] && v < cum[a]) return a;
   return last;
 }
 
@@ -186,13 +189,8 @@ void simulate_agents(const TaskView& task, const double* A,
                      int n_participants, int n_decisions, Unif& unif,
                      SimulationOutput out, const Runner& run = Runner()) {
   const int S = task.n_states, K = task.n_actions;
-  std::vector<double> A_max(S, -INFINITY), work(K);
-  for (int s = 0; s < S; ++s) {
-    for (int a = 0; a < K; ++a) {
-      const std::size_t p = pair_index(S, s, a);
-      if (task.available[p]) A_max[s] = std::max(A_max[s], A[p]);
-    }
-  }
+  std::vector<double> work(3 * static_cast<std::size_t>(K));
+  std::vector<uint8_t> av(K);
   std::size_t row = 0;
   for (int j = 0; j < n_participants; ++j) {
     bool new_episode = true;
@@ -200,8 +198,7 @@ void simulate_agents(const TaskView& task, const double* A,
     for (int t = 0; t < n_decisions; ++t, ++row) {
       if (row % 1024 == 0) run.poll();
       if (new_episode) s = draw_cumulative(start_cum, S, unif());
-      const int a = draw_action(task, A, A_max.data(), s, beta[j], unif(),
-                                work.data());
+      const int a = draw_action(task, A, s, beta[j], unif(), work.data(), av.data());
       const std::size_t p = pair_index(S, s, a);
       const int s_next = draw_next_state(task, p, unif());
       out.state[row] = s;
