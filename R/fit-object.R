@@ -147,7 +147,7 @@ learned_reward <- function(core, w, enc) {
 #' network's weights (MLP)
 #' @noRd
 theta_names <- function(q, qp) {
-  if (q$type == "linear") return(q$features$names)
+  if (q$type == "linear") return(c("(Intercept)", q$features$names))
   P <- ncol(qp$features)
   H <- q$hidden
   c(paste0("W[", rep(seq_len(H), each = P), ",", q$features$names, "]"),

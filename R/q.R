@@ -7,8 +7,9 @@
 #' How `rlpsy_fit()` represents the task's value function Q(s, a) when it is
 #' estimated (`q = "joint"`, the default, is `rlpsy_q_table()`):
 #' * `rlpsy_q_table()`: one free value per (state, action) pair.
-#' * `rlpsy_q_linear(features)`: Q(s, a) = sum_p phi_p(s, a) theta_p, linear
-#'   in features of the pair. With features that describe any task of a
+#' * `rlpsy_q_linear(features)`: Q(s, a) = theta_0 + sum_p phi_p(s, a)
+#'   theta_p, linear in features of the pair, with an intercept (the level
+#'   of Q, which the Bellman term needs and the advantage ignores). With features that describe any task of a
 #'   family (distances, counts, the values of a planner), the fitted theta
 #'   applies to new and larger state spaces: `predict(fit, newdata, features
 #'   = new_features)` scores people on a task they were never fitted on.
@@ -158,8 +159,8 @@ check_features <- function(features, arg, keys) {
   if (length(const) && nrow(X) > 1L) {
     rlpsy_abort("`", arg, "` has constant feature column", if (length(const) > 1L) "s",
                 " ", show_values(const), ": a constant carries no information ",
-                "(the advantage is centred within each state); drop ",
-                if (length(const) > 1L) "them." else "it.")
+                "(the advantage is centred within each state, and the model has ",
+                "its own intercept); drop ", if (length(const) > 1L) "them." else "it.")
   }
   kd <- as.data.frame(lapply(features[keys], function(x) {
     if (anyNA(x)) rlpsy_abort("`", arg, "` has missing labels in its key columns.")
@@ -205,6 +206,9 @@ q_feature_matrix <- function(f, states, actions, need, arg = "features") {
 q_params <- function(q, states, actions, need, arg = "features") {
   if (q$type == "table") return(list(type = "table"))
   X <- q_feature_matrix(q$features, states, actions, need, arg)
+  if (q$type == "linear") {
+    X <- cbind("(Intercept)" = as.numeric(as.vector(t(need))), X)
+  }
   if (q$type == "mlp") {
     rows <- as.vector(t(need))
     X[rows, ] <- sweep(sweep(X[rows, , drop = FALSE], 2L, q$center), 2L, q$scale, "/")

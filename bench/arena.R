@@ -23,7 +23,7 @@ ctrl <- rlpsy_control(threads = 2)
 prep <- bench_core(enc, ctrl, gamma = 0.9)
 core <- prep$core
 st <- prep$state
-z <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 1L, 100L, 1e-8)$z
+z <- rlpsy:::core_estep(core, st$theta, st$z, 0, 1, 1L, 100L, 1e-8)$z
 
 measure <- function(what, threads, pf, f) {
   f(10L)  # warm up (thread creation, first allocations)
@@ -43,13 +43,13 @@ res <- rbind(
           function(n) loop_rcppparallel(n, 2L)),
   measure("one reused tbb::task_arena", 2L, 1L, function(n) loop_reused_arena(n, 2L)),
   measure("rlpsy core_estep", 1L, 2L,
-          rep_call(function() rlpsy:::core_estep(core, st$Q, z, 0, 1, 1L, 100L, 1e-8))),
+          rep_call(function() rlpsy:::core_estep(core, st$theta, z, 0, 1, 1L, 100L, 1e-8))),
   measure("rlpsy core_estep", 2L, 2L,
-          rep_call(function() rlpsy:::core_estep(core, st$Q, z, 0, 1, 2L, 100L, 1e-8))),
+          rep_call(function() rlpsy:::core_estep(core, st$theta, z, 0, 1, 2L, 100L, 1e-8))),
   measure("rlpsy core_objective (gradient)", 1L, 4L,
-          rep_call(function() rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, 1L, TRUE))),
+          rep_call(function() rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, 1L, TRUE))),
   measure("rlpsy core_objective (gradient)", 2L, 4L,
-          rep_call(function() rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, 2L, TRUE)))
+          rep_call(function() rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, 2L, TRUE)))
 )
 write_table(res, "arena", "Resident memory and time per parallel call",
   notes = c(

@@ -29,7 +29,7 @@ settings <- prep$settings
 core <- prep$core
 st <- prep$state
 enc <- prep$enc  # with the fit's choice sets as `available`
-z <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 1L, 100L, 1e-8)$z
+z <- rlpsy:::core_estep(core, st$theta, st$z, 0, 1, 1L, 100L, 1e-8)$z
 info <- rlpsy:::core_info(core)
 
 # the units, state-major like the package: (state, participant) with counts
@@ -42,7 +42,7 @@ u_n <- as.double(tabulate(match(key, ukey), length(ukey)))
 u_state <- as.integer(ukey %/% J)
 u_beta <- exp(z)[ukey %% J + 1]
 stopifnot(length(ukey) == info$n_units)
-A <- rlpsy:::identified_advantage(st$Q, enc$available, ctrl$eps)
+A <- rlpsy:::identified_advantage(st$theta, enc$available, ctrl$eps)
 # actions outside a state's choice set (never taken there) are not in its
 # softmax: -Inf makes their exponential 0 (still computed, as K per unit)
 A_bound <- A
@@ -53,7 +53,7 @@ amax <- apply(A_bound, 1, max)
 # check: behaviour term = sum_u n_u lse_u - sum_t beta_j A(s_t, a_t)
 lse <- bound_value(u_state, u_beta, u_n, A_rows, amax, K)
 chosen <- sum(exp(z)[enc$participant + 1] * A[cbind(enc$state + 1, enc$action + 1)])
-pkg <- rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, 1L, FALSE)$components[["behaviour"]]
+pkg <- rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, 1L, FALSE)$components[["behaviour"]]
 check <- abs((lse - chosen) - pkg) / abs(pkg)
 message(sprintf("bound: relative difference of the behaviour term %.2e", check))
 
@@ -63,9 +63,9 @@ fns <- list(
   "bound + gradient accumulation (bound.cpp)" =
     function() bound_value_grad(u_state, u_beta, u_n, A_rows, amax, K),
   "rlpsy core_objective, value only" =
-    function() rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, 1L, FALSE),
+    function() rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, 1L, FALSE),
   "rlpsy core_objective, value + gradient" =
-    function() rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, 1L, TRUE)
+    function() rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, 1L, TRUE)
 )
 # one CPU for every loop (the machine's vCPUs differ in speed)
 cpu <- max(0L, parallel::detectCores() - 1L)

@@ -166,7 +166,10 @@ bench_problem <- function(label) {
 bench_core <- function(enc, ctrl = rlpsy_control(), gamma = 0.9, tau = 1,
                        q = "joint", normalise = "state") {
   ctrl <- rlpsy:::as_control(ctrl)
+  q_model <- if (inherits(q, "rlpsy_q")) q else rlpsy_q_table()
+  if (inherits(q, "rlpsy_q")) q <- "joint"
   spec <- rlpsy:::model_spec(enc, q, normalise, NULL, gamma, tau)
+  spec$q_model <- q_model
   rlpsy:::prepare_fit(enc, spec, ctrl, NULL)
 }
 

@@ -43,10 +43,10 @@ if (mode %in% c("old-full", "new-full")) {
   t1 <- proc.time()[["elapsed"]]
   # the objective at the end of the mini-batch phase (not timed): E-step
   # and prior update as the first EM iteration would do, then J
-  e <- rlpsy:::core_estep(core, st1$Q, st1$z, st1$prior[["mu"]], st1$prior[["sigma"]],
+  e <- rlpsy:::core_estep(core, st1$theta, st1$z, st1$prior[["mu"]], st1$prior[["sigma"]],
                           2L, ctrl$estep_iter, ctrl$estep_tol)
   p <- rlpsy:::update_prior(e$z, e$se)
-  res$after_minibatch <- rlpsy:::core_objective(core, st1$Q, st1$w, e$z, p[["mu"]],
+  res$after_minibatch <- rlpsy:::core_objective(core, st1$theta, st1$w, e$z, p[["mu"]],
                                                 p[["sigma"]], 2L, FALSE)$value
   t2 <- proc.time()[["elapsed"]]
   run <- rlpsy:::run_em(core, enc, st1, ctrl)

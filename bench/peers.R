@@ -77,11 +77,11 @@ fmt17 <- function(x) formatC(x, digits = 17, format = "g")
 write_mat <- function(M, file) {
   writeLines(apply(matrix(fmt17(M), nrow(M)), 1, paste, collapse = ","), file.path(dir, file))
 }
-write_mat(prep$state$Q, "start_Q.csv")
+write_mat(prep$state$theta, "start_Q.csv")
 
 # the common check point: perturbed starting Q, spread-out z, a fixed prior
 set.seed(42)
-Qc <- prep$state$Q + matrix(rnorm(length(av), 0, 0.3), nrow(av)) * av
+Qc <- prep$state$theta + matrix(rnorm(length(av), 0, 0.3), nrow(av)) * av
 zc <- rnorm(enc$n_participants, 0.5, 0.4)
 write_mat(Qc, "check_Q.csv")
 writeLines(c("z", fmt17(zc)), file.path(dir, "check_z.csv"))

@@ -16,11 +16,11 @@ here <- local({
   normalizePath(if (length(f)) dirname(f[1]) else "bench")
 })
 scripts <- if (quick) {
-  c("scaling.R", "threads.R", "bound.R", "peers.R", "realdata.R", "minibatch.R",
-    "measurement.R")
+  c("scaling.R", "threads.R", "qtypes.R", "bound.R", "peers.R", "realdata.R",
+    "minibatch.R", "measurement.R")
 } else {
   # scaling last: its 10^7 fit is the longest and may hit its time limit
-  c("threads.R", "bound.R", "peers.R", "realdata.R", "minibatch.R",
+  c("threads.R", "qtypes.R", "bound.R", "peers.R", "realdata.R", "minibatch.R",
     "measurement.R", "arena.R", "scaling.R")
 }
 cache <- tempfile("rlpsy-bench-cache-")

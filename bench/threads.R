@@ -26,11 +26,11 @@ st <- prep$state
 info <- rlpsy:::core_info(core)
 
 estep <- function(threads) {
-  rlpsy:::core_estep(core, st$Q, st$z, 0, 1, threads, ctrl$estep_iter, ctrl$estep_tol)
+  rlpsy:::core_estep(core, st$theta, st$z, 0, 1, threads, ctrl$estep_iter, ctrl$estep_tol)
 }
 z <- estep(1L)$z
 objective <- function(threads) {
-  rlpsy:::core_objective(core, st$Q, NULL, z, 0, 1, threads, TRUE)
+  rlpsy:::core_objective(core, st$theta, NULL, z, 0, 1, threads, TRUE)
 }
 
 # The two vCPUs of the benchmark machine are not equally fast (a single
