@@ -42,6 +42,7 @@ print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) 
       "\n", sep = "")
   cat("Reward:    ", describe_reward(x), "\n", sep = "")
   cat("Model:     gamma = ", f(x$gamma), ", tau = ", f(x$tau), "\n", sep = "")
+  cat("Q:         ", describe_q(x), "\n", sep = "")
   cat("EM:        ", describe_convergence(x), "\n", sep = "")
   bad <- sum(!x$participants$status %in% c("converged", "not_identified"))
   if (bad > 0L) {
@@ -72,11 +73,26 @@ count_of <- function(n, word) {
 #' How the reward entered the fit, for print() and summary()
 #' @noRd
 describe_reward <- function(fit) {
+  rm <- fit$reward_model
   if (is.null(fit$w)) {
     paste0("observed (column \"", fit$data$columns$reward, "\")")
-  } else {
+  } else if (is.null(rm)) {
     "learned, r(s, a) = tanh(w)"
+  } else if (rm$type == "table") {
+    "learned, r(s, a, s') = tanh(w)"
+  } else {
+    paste0("learned, linear in ", length(rm$features$names), " transition features")
   }
+}
+
+#' The form of Q, for print() and summary()
+#' @noRd
+describe_q <- function(fit) {
+  qm <- fit$q_model
+  if (is.null(qm) || qm$type == "table") return("table (one value per state and action)")
+  paste0(if (qm$type == "linear") "linear" else
+    paste0("network (", qm$hidden, " hidden units)"), " in ",
+    length(qm$features$names), " features (", paste(qm$features$names, collapse = ", "), ")")
 }
 
 #' "converged in 12 iterations" or "not converged after 500 iterations"
@@ -210,7 +226,8 @@ summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
   out <- list(
     call = object$call, n = n,
     reward = if (is.null(object$w)) "observed" else "learned",
-    reward_column = d$columns$reward,
+    reward_column = d$columns$reward, reward_text = describe_reward(object),
+    q_form = describe_q(object),
     settings = list(gamma = object$gamma, tau = object$tau,
                     q = object$q, normalise = object$normalise,
                     lambda_bell = object$settings$lambda_bell_unitless,
@@ -334,9 +351,7 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
       count_of(n[["terminal"]], "terminal transition"), "\n      ",
       count_of(n[["states"]], "state"), " (", n[["states_with_decisions"]],
       " with decisions), ", count_of(n[["actions"]], "action"), "\n", sep = "")
-  cat("Reward: ", if (x$reward == "observed")
-    paste0("observed (column \"", x$reward_column, "\")") else
-      "learned, r(s, a) = tanh(w)", "\n\n", sep = "")
+  cat("Reward: ", x$reward_text, "\n", "Q:      ", x$q_form, "\n\n", sep = "")
   cat("Model settings:\n")
   cat("  gamma = ", f(st$gamma), ", tau = ", f(st$tau), ", lambda_bell = ",
       f(st$lambda_bell), ", lambda_cql = ", f(st$lambda_cql), ", lambda_r = ",

@@ -53,7 +53,7 @@ test_that("summary has its class, components and printed form", {
   fit <- small_fit()
   s <- summary(fit)
   expect_s3_class(s, "summary.rlpsy_fit")
-  expect_named(s, c("call", "n", "reward", "reward_column", "settings",
+  expect_named(s, c("call", "n", "reward", "reward_column", "reward_text", "q_form", "settings",
                     "convergence", "objective", "beta", "prior", "reliability",
                     "fit", "diagnostics", "participants"))
   expect_equal(s$n[["decisions"]], 480)
