@@ -812,15 +812,22 @@ encode_newdata <- function(enc, newdata, need = c("participant", "state"),
   out
 }
 
-#' Encode one field of newdata (see encode_newdata)
+#' The column `col` (the fit's `field` column) of newdata; stops unless
+#' newdata has exactly one column of that name
 #' @noRd
-encode_newdata_field <- function(enc, newdata, field, col, allow_new) {
+newdata_column <- function(newdata, col, field) {
   if (sum(names(newdata) == col, na.rm = TRUE) != 1L) {
     rlpsy_abort("`newdata` must have one column \"", col, "\" (the ", field,
                 " column of the fit). Columns of `newdata`: ",
                 show_values(names(newdata), max = 20L), ".")
   }
-  x <- newdata[[col]]
+  newdata[[col]]
+}
+
+#' Encode one field of newdata (see encode_newdata)
+#' @noRd
+encode_newdata_field <- function(enc, newdata, field, col, allow_new) {
+  x <- newdata_column(newdata, col, field)
   where <- column_where(field, col, newdata = TRUE)
   if (field == "done") return(list(done = check_done_column(x, where)))
   if (field == "reward") return(list(reward = check_reward_column(x, where)))

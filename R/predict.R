@@ -231,12 +231,7 @@ encode_task_newdata <- function(fit, newdata, tk, need_action) {
   out <- list(n = nrow(newdata))
   for (f in need) {
     col <- d$columns[[f]]
-    if (sum(names(newdata) == col, na.rm = TRUE) != 1L) {
-      rlpsy_abort("`newdata` must have one column \"", col, "\" (the ", f,
-                  " column of the fit). Columns of `newdata`: ",
-                  show_values(names(newdata), max = 20L), ".")
-    }
-    x <- newdata[[col]]
+    x <- newdata_column(newdata, col, f)
     where <- column_where(f, col, newdata = TRUE)
     check_label_column(x, where)
     x <- as.character(x)

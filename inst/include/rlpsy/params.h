@@ -115,27 +115,19 @@ class MlpQ : public QModel {
     for (long i = 0; i < SK_; ++i) Q[i] = forward(theta, i, h.data());
   }
   void backprop(const double* theta, const double* dQ, double* g) const override {
-    std::fill(g, g + n_params(), 0.0);
-    std::vector<double> h(H_);
-    const double* v = theta + static_cast<long>(H_) * P_ + H_;
-    double* gW = g;
-    double* gb1 = g + static_cast<long>(H_) * P_;
-    double* gv = gb1 + H_;
-    double* gb2 = gv + H_;
-    for (long i = 0; i < SK_; ++i) {
-      if (dQ[i] == 0.0) continue;
-      forward(theta, i, h.data());
-      const double* f = &phi_[i * P_];
-      *gb2 += dQ[i];
-      for (int k = 0; k < H_; ++k) {
-        gv[k] += dQ[i] * h[k];
-        const double dk = dQ[i] * v[k] * (1.0 - h[k] * h[k]);
-        gb1[k] += dk;
-        for (int p = 0; p < P_; ++p) gW[static_cast<long>(k) * P_ + p] += dk * f[p];
-      }
-    }
+    // dtheta_p = sum_i dQ_i dQ_i/dtheta_p
+    accumulate(theta, dQ, g, [](double d, double w) { return w * d; });
   }
   void curvature(const double* theta, const double* hQ, double* out) const override {
+    // h_p = sum_i hQ_i (dQ_i/dtheta_p)^2
+    accumulate(theta, hQ, out, [](double d, double w) { return w * d * d; });
+  }
+
+ private:
+  // out_p = sum_i f(dQ_i/dtheta_p, weight_i) over the rows with a non-zero
+  // weight, row by row in order.
+  template <class F>
+  void accumulate(const double* theta, const double* weight, double* out, F f) const {
     std::fill(out, out + n_params(), 0.0);
     std::vector<double> h(H_);
     const double* v = theta + static_cast<long>(H_) * P_ + H_;
@@ -144,21 +136,20 @@ class MlpQ : public QModel {
     double* ov = ob1 + H_;
     double* ob2 = ov + H_;
     for (long i = 0; i < SK_; ++i) {
-      if (hQ[i] == 0.0) continue;
+      const double w = weight[i];
+      if (w == 0.0) continue;
       forward(theta, i, h.data());
-      const double* f = &phi_[i * P_];
-      *ob2 += hQ[i];
+      const double* x = &phi_[i * P_];
+      *ob2 += f(1.0, w);
       for (int k = 0; k < H_; ++k) {
-        ov[k] += h[k] * h[k] * hQ[i];
-        const double dk = v[k] * (1.0 - h[k] * h[k]);
-        ob1[k] += dk * dk * hQ[i];
-        for (int p = 0; p < P_; ++p)
-          oW[static_cast<long>(k) * P_ + p] += dk * dk * f[p] * f[p] * hQ[i];
+        ov[k] += f(h[k], w);
+        const double dk = v[k] * (1.0 - h[k] * h[k]);  // dQ / d(pre-activation k)
+        ob1[k] += f(dk, w);
+        for (int p = 0; p < P_; ++p) oW[static_cast<long>(k) * P_ + p] += f(dk * x[p], w);
       }
     }
   }
 
- private:
   // Q of row i; the hidden activations into h
   double forward(const double* theta, long i, double* h) const {
     const double* W = theta;
