@@ -84,11 +84,12 @@
 #'   `RCPP_PARALLEL_NUM_THREADS`) when there is one, else 2; more threads
 #'   than the machine has (`RcppParallel::defaultNumThreads()`) are capped,
 #'   with a message.
-#' @param shards number of participant shards of the data (consecutive
-#'   ranges of participants, each with its own sufficient statistics; sums
-#'   over participants run over the shards in a fixed order). The estimates
-#'   equal the unsharded fit's up to the order of floating-point additions;
-#'   the seam for a fit distributed over machines. 1 by default.
+#' @param shards number of participant shards of the data: consecutive
+#'   ranges of participants, split at multiples of 1,024 participants (so at
+#'   most one shard per 1,024), each with its own sufficient statistics;
+#'   sums over participants run over the shards in a fixed order, and the
+#'   fit is identical to the unsharded one. The seam for a fit distributed
+#'   over machines. 1 by default.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).

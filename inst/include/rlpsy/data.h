@@ -83,10 +83,14 @@ struct PersonStats {
   std::vector<int> sc_off, sc_action;
   std::vector<double> sc_n;
 
-  // blocks of at most kBlock units of one state, the unit of parallel work
-  // in the M-step: block i covers state-major units [blk_off[i], blk_off[i+1])
-  // of state blk_state[i]; the blocks of state s are [sb_off[s], sb_off[s+1])
-  static constexpr int kBlock = 1024;
+  // blocks, the unit of parallel work in the M-step: the units of one state
+  // whose participants fall in one chunk of kChunk consecutive participants
+  // (global indices), so at most kChunk units. Block i covers state-major
+  // units [blk_off[i], blk_off[i+1]) of state blk_state[i]; the blocks of
+  // state s are [sb_off[s], sb_off[s+1]). Shards split at chunk boundaries,
+  // so a sharded fit has the same blocks, summed in the same order, as the
+  // unsharded one: the same sums to the last bit.
+  static constexpr int kChunk = 1024;
   std::vector<int> blk_state, blk_off, sb_off;
 
   long n_units() const { return static_cast<long>(u_state.size()); }
@@ -311,7 +315,11 @@ inline PersonStats compress_persons(const RawDecisions& raw, int j0, int j1,
 
   d.sb_off.assign(S + 1, 0);
   for (int s = 0; s < S; ++s) {
-    for (int b = d.su_off[s]; b < d.su_off[s + 1]; b += PersonStats::kBlock) {
+    int chunk = -1;
+    for (int b = d.su_off[s]; b < d.su_off[s + 1]; ++b) {
+      const int c = (j0 + d.su_part[b]) / PersonStats::kChunk;
+      if (c == chunk) continue;
+      chunk = c;
       d.blk_state.push_back(s);
       d.blk_off.push_back(b);
     }
@@ -322,19 +330,22 @@ inline PersonStats compress_persons(const RawDecisions& raw, int j0, int j1,
 }
 
 // Build the sufficient statistics, the participants cut into `n_shards`
-// consecutive ranges of about equal size (at least one participant each
-// when there are any). Throws std::invalid_argument when an invariant the
-// R side guarantees is broken, and Interrupted when `run` is interrupted.
+// consecutive ranges of about equal size, split at chunk boundaries (see
+// PersonStats::kChunk; at most one shard per chunk). Throws
+// std::invalid_argument when an invariant the R side guarantees is broken,
+// and Interrupted when `run` is interrupted.
 inline Data compress(const RawDecisions& raw, const Runner& run = Runner(),
                      int n_shards = 1) {
   Data d;
   compress_task(raw, d, run);
   d.J = raw.n_participants;
-  n_shards = std::max(1, std::min(n_shards, std::max(1, d.J)));
+  const long chunks = (static_cast<long>(d.J) + PersonStats::kChunk - 1) / PersonStats::kChunk;
+  n_shards = static_cast<int>(std::max(1L, std::min<long>(n_shards, chunks)));
   for (int k = 0; k < n_shards; ++k) {
-    const int j0 = static_cast<int>(static_cast<long>(d.J) * k / n_shards);
-    const int j1 = static_cast<int>(static_cast<long>(d.J) * (k + 1) / n_shards);
-    d.shards.push_back(compress_persons(raw, j0, j1, run));
+    auto edge = [&](int i) {
+      return static_cast<int>(std::min<long>(d.J, chunks * i / n_shards * PersonStats::kChunk));
+    };
+    d.shards.push_back(compress_persons(raw, edge(k), k + 1 == n_shards ? d.J : edge(k + 1), run));
   }
   return d;
 }
