@@ -84,9 +84,14 @@
 #'   `RCPP_PARALLEL_NUM_THREADS`) when there is one, else 2; more threads
 #'   than the machine has (`RcppParallel::defaultNumThreads()`) are capped,
 #'   with a message.
-#' @param verbose print one line per EM iteration.
-#' @param progress show a progress bar (default: in interactive sessions,
-#'   when not verbose).
+#' @param verbose `FALSE` (default), `TRUE` or a whole number k: print a
+#'   compact line (objective J, its change, the largest change of
+#'   \eqn{\log\beta_j} and the prior) at the first EM iteration, every k-th
+#'   (every 10th for `TRUE`) and the last. Stored as k (0 = off).
+#' @param progress show a progress bar with the EM iteration and the change
+#'   of the objective (package \pkg{cli}; it appears after 2 seconds). By
+#'   default: in interactive sessions, when not verbose, and never while
+#'   \pkg{knitr} knits a document (set `progress = TRUE` to have it there).
 #' @param ... not used: any other argument is an error (a misspelt setting
 #'   is never ignored silently).
 #' @return An object of class `rlpsy_control`: a named list of the settings.
@@ -117,7 +122,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
                           threads = default_threads(), verbose = FALSE,
-                          progress = interactive() && !verbose, ...) {
+                          progress = default_progress(verbose), ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
     lambda_bell = if (is.null(lambda_bell)) NULL else
@@ -136,7 +141,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_tol = check_number(flat_tol, "flat_tol", min = 0, max = 1),
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
-    verbose = check_flag(verbose, "verbose"),
+    verbose = check_verbose(verbose),
     progress = check_flag(progress, "progress")
   )
   structure(ctrl, class = "rlpsy_control")
@@ -194,6 +199,7 @@ as_control <- function(control) {
 
 #' @export
 print.rlpsy_control <- function(x, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   cat("<rlpsy_control>\n")
   show <- vapply(x, function(v) {
     if (is.null(v)) "NULL" else paste(format(v), collapse = ", ")

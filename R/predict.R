@@ -99,6 +99,7 @@ predict.rlpsy_fit <- function(object, newdata = NULL,
                               type = c("prob", "action", "beta", "q", "advantage",
                                        "value", "reward"),
                               level = 0.95, ...) {
+  check_dots_empty_rlpsy("predict()", ...)
   type <- check_choice(type, c("prob", "action", "beta", "q", "advantage",
                                "value", "reward"), "type")
   av <- object$data$available
