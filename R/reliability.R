@@ -166,12 +166,14 @@ fit_key <- function(fit) {
 #' The call is built from symbols so that the refit's `call` stays small.
 #' @param fit an rlpsy_fit.
 #' @param enc an rlpsy_data object with the same state and action labels.
+#' @param start NULL, or a fit to start from (rlpsy_fit()'s `start`).
 #' @noRd
-refit_like <- function(fit, enc) {
+refit_like <- function(fit, enc, start = NULL) {
   control <- fit$control
   control$progress <- FALSE
   control$verbose <- FALSE
   args <- list(data = enc, gamma = fit$gamma, tau = fit$tau, control = control)
+  if (!is.null(start)) args$start <- start
   if (!is.null(fit$q)) args$q <- fit$q
   if (!is.null(fit$normalise)) args$normalise <- fit$normalise
   if (!is.null(fit$task)) args$task <- fit$task
@@ -302,7 +304,10 @@ model_reliability <- function(fit, level) {
 
 #' Run the refits, collecting their warnings into one
 #' @noRd
-collect_refit_warnings <- function(expr, n_split) {
+collect_refit_warnings <- function(expr, n_split,
+                                   what = paste0("of the ", 2L * n_split,
+                                                 " refits of the halves"),
+                                   consequence = "the split-half reliability may be off") {
   seen <- list()
   value <- withCallingHandlers(expr, rlpsy_warning = function(w) {
     kind <- sub("^rlpsy_warning_", "", class(w)[1])
@@ -313,9 +318,8 @@ collect_refit_warnings <- function(expr, n_split) {
   # puts the figure in doubt; diagnostics the full fit shares do not
   for (kind in names(seen)) {
     u <- unique(seen[[kind]])
-    rlpsy_warn(length(seen[[kind]]), " of the ", 2L * n_split, " refits of the ",
-               "halves warned (", kind, ")",
-               if (kind == "convergence") "; the split-half reliability may be off",
+    rlpsy_warn(length(seen[[kind]]), " ", what, " warned (", kind, ")",
+               if (kind == "convergence") paste0("; ", consequence),
                ":\n", paste(utils::head(u, 3L), collapse = "\n"),
                if (length(u) > 3L) "\n(and more)", class = kind)
   }
@@ -352,6 +356,7 @@ percentile_interval <- function(x, level) {
 #' @rdname rlpsy_reliability
 #' @export
 print.rlpsy_reliability <- function(x, digits = 3L, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   digits <- check_count(digits, "digits", min = 1, max = 22)
   lev <- attr(x, "level")
   cat("Reliability of log(beta) (", format(100 * lev), "% participant-bootstrap intervals)\n",
