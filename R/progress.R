@@ -28,8 +28,8 @@ progress_em <- function(ctrl, envir) {
     }
     if (!is.null(bar)) {
       cli::cli_progress_update(id = bar, set = it, .envir = envir,
-                               status = sprintf("| J = %.8g | change %.2e",
-                                                tr[["total"]], dJ))
+                               status = paste0(sprintf("| J = %.8g", tr[["total"]]),
+                                               if (!is.na(dJ)) sprintf(" | change %.2e", dJ)))
     }
     prev_J <<- tr[["total"]]
     last <<- list(tr = tr, dJ = dJ)
