@@ -29,12 +29,23 @@
 #' estimation error is misfit the test sees when a state has many
 #' decisions (21% of the same tests with the default `q = "joint"` fit,
 #' 40% with `q = "task"` from the empirical transitions). A flagged state is
-#' one whose fitted values do not match the choices made there, which
-#' attenuates beta (errors in the advantage); compare the statistics
-#' across states rather than reading each p-value literally. With a learned
-#' reward each state's advantage is fitted to its own choices and the
-#' test is conservative. The approximation needs expected counts that are
-#' not tiny: see `min_expected`.
+#' then one whose fitted values do not match the choices made there, which
+#' attenuates beta (errors in the advantage), but not necessarily one where
+#' people act against the task.
+#'
+#' `calibrate = "bootstrap"` accounts for the estimation of the values: it
+#' simulates `R` data sets of trajectories from the fit (as
+#' `simulate(fit, type = "trajectory")`: the empirical transitions, each
+#' participant's \eqn{\hat\beta_j} and number of decisions), refits each
+#' with the fit's settings, and divides each state's statistic by
+#' `scale` = max(1, mean bootstrap statistic / df), the inflation that
+#' estimating the values causes there, before taking its chi-square
+#' p-value. In the simulations above this brought the default fit's share
+#' of p < 0.05 from 21% to 4.8% (R = 30). It takes `R` refits.
+#'
+#' With a learned reward each state's advantage is fitted to its own
+#' choices and the asymptotic test is conservative. The approximation needs
+#' expected counts that are not tiny: see `min_expected`.
 #'
 #' @section By participant:
 #' The standardised log-likelihood (Drasgow, Levine and Williams 1985)
@@ -82,17 +93,28 @@
 #' @param adjust the p-value adjustment: a method of [stats::p.adjust()]
 #'   (`"holm"` by default).
 #' @param alpha the level at which adjusted p-values are flagged.
+#' @param calibrate `"asymptotic"` (default: chi-square p-values that treat
+#'   the fitted values as known) or `"bootstrap"` (by state only; see "By
+#'   state").
+#' @param R number of bootstrap data sets for `calibrate = "bootstrap"`.
+#' @param seed `NULL` or a whole number: the seed of the bootstrap (the
+#'   caller's random number stream is restored).
 #' @return A data frame of class `rlpsy_fit_stats`. By state: one row per
 #'   state with decisions: `state`, `n` (decisions), `n_actions` (size of
 #'   the choice set), `statistic`, `df`, `p.value`, `p.adjusted`, `flagged`,
-#'   `min_expected` (smallest expected count); attributes `observed` and
+#'   `min_expected` (smallest expected count), and with
+#'   `calibrate = "bootstrap"` `scale` (the p-value is that of
+#'   `statistic / scale`); attributes `observed` and
 #'   `expected` hold the states x actions count matrices. By participant:
 #'   `participant`, `n_decisions`, `beta`, `loglik`, `expected` (\eqn{E[l]}),
 #'   `sd` (\eqn{\sqrt{\mathrm{Var}[l]}}), `l_z`, `l_z_star`, `p.value` (of
 #'   `l_z_star`), `p.adjusted`, `flagged`. Printing shows the flagged rows first.
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when
-#'   `fit` is not an `rlpsy_fit`, `by` or `adjust` is not one of the allowed
-#'   values, or `alpha` is not strictly between 0 and 1. No warnings.
+#'   `fit` is not an `rlpsy_fit`, `by`, `adjust` or `calibrate` is not one of
+#'   the allowed values, `alpha` is not strictly between 0 and 1, `R` or
+#'   `seed` are given without `calibrate = "bootstrap"`, or the bootstrap is
+#'   asked for with `by = "participant"`. With the bootstrap, warnings of the
+#'   refits are gathered into one per kind (class `rlpsy_warning_<kind>`).
 #' @seealso [fitted.rlpsy_fit()], [simulate.rlpsy_fit()] for simulation
 #'   checks.
 #' @references Drasgow, F., Levine, M. V. and Williams, E. A. (1985).
@@ -109,12 +131,15 @@
 #'                  gamma = 0.9, tau = 0.05,
 #'                  control = rlpsy_control(threads = 1))
 #' rlpsy_fit_stats(fit)
+#' # p-values that account for the estimated values (R refits; use ~100)
+#' rlpsy_fit_stats(fit, calibrate = "bootstrap", R = 10, seed = 1)
 #' pf <- rlpsy_fit_stats(fit, by = "participant")
 #' head(pf)
 #' mean(pf$p.value < 0.05)  # about 5% or less when the model is right
 #' @export
 rlpsy_fit_stats <- function(fit, by = c("state", "participant"), adjust = "holm",
-                            alpha = 0.05) {
+                            alpha = 0.05, calibrate = c("asymptotic", "bootstrap"),
+                            R = 100, seed = NULL) {
   if (!inherits(fit, "rlpsy_fit")) {
     rlpsy_abort("`fit` must be an rlpsy_fit object (from rlpsy_fit()), not ",
                 describe_type(fit), ".")
@@ -122,13 +147,22 @@ rlpsy_fit_stats <- function(fit, by = c("state", "participant"), adjust = "holm"
   by <- check_choice(by, c("state", "participant"), "by")
   adjust <- check_choice(adjust, stats::p.adjust.methods, "adjust")
   alpha <- check_level(alpha, "alpha")
-  d <- fit$data
-  P <- stats::predict(fit, type = "prob")
-  o <- order(d$row)
-  out <- if (by == "state") {
-    state_fit(P, d$state[o], d$action[o], d)
+  calibrate <- check_choice(calibrate, c("asymptotic", "bootstrap"), "calibrate")
+  if (by == "participant" && calibrate == "bootstrap") {
+    rlpsy_abort("calibrate = \"bootstrap\" is for by = \"state\"; the person-fit ",
+                "statistic l_z* is standard normal under the model already.")
+  }
+  if (calibrate == "asymptotic" && (!missing(R) || !is.null(seed))) {
+    rlpsy_abort("`R` and `seed` are settings of calibrate = \"bootstrap\".")
+  }
+  if (by == "state") {
+    out <- state_table(fit)
+    if (calibrate == "bootstrap") out <- calibrate_states(fit, out, R, seed)
   } else {
-    person_fit(P, d$participant[o], d$action[o], fit)
+    d <- fit$data
+    o <- order(d$row)
+    out <- person_fit(stats::predict(fit, type = "prob"), d$participant[o],
+                      d$action[o], fit)
   }
   counts <- list(observed = attr(out, "observed"), expected = attr(out, "expected"))
   out$p.adjusted <- stats::p.adjust(out$p.value, method = adjust)
@@ -137,6 +171,14 @@ rlpsy_fit_stats <- function(fit, by = c("state", "participant"), adjust = "holm"
   structure(out, class = c("rlpsy_fit_stats", "data.frame"), by = by,
             adjust = adjust, alpha = alpha, observed = counts$observed,
             expected = counts$expected)
+}
+
+#' The state-fit table of a fit (policy probabilities from predict())
+#' @noRd
+state_table <- function(fit) {
+  d <- fit$data
+  o <- order(d$row)
+  state_fit(stats::predict(fit, type = "prob"), d$state[o], d$action[o], d)
 }
 
 #' Generalised Pearson chi-square per state (P: decisions x actions in data
@@ -235,4 +277,41 @@ print.rlpsy_fit_stats <- function(x, n = 10L, digits = 3L, ...) {
   print(shown, digits = digits, row.names = FALSE)
   if (nrow(df) > n) cat("... and ", nrow(df) - n, " more rows\n", sep = "")
   invisible(x)
+}
+
+#' Parametric-bootstrap calibration of the state statistics: R data sets of
+#' trajectories from the fit (empirical transitions, each participant's beta
+#' and length), each refitted with the fit's settings; per state the
+#' statistic is divided by c = max(1, mean bootstrap statistic / df), the
+#' inflation that estimating the values causes, before its chi-square
+#' p-value.
+#' @noRd
+calibrate_states <- function(fit, st, R, seed) {
+  R <- check_count(R, "R", min = 2)
+  if (!is.null(seed)) seed <- check_count(seed, "seed", min = 0)
+  d <- fit$data
+  traj <- trajectory_model(fit, NULL)
+  n_j <- diff(d$offsets)
+  beta <- stats::setNames(unname(fit$beta), d$participants)
+  av <- if (is.null(d$available_user)) d$available else d$available_user
+  rng <- seeded_stream(seed)
+  X <- matrix(NA_real_, R, nrow(st))
+  collect_refit_warnings(for (b in seq_len(R)) {
+    sim <- rng(simulate_runs(traj$task, traj$A, beta, n_j))
+    enc <- rlpsy_data(sim, "participant", "state", "action", "next_state",
+                      done = "done", reward = if (is.null(fit$w)) "reward",
+                      available = av)
+    fb <- tryCatch(refit_like(fit, enc, start = fit), rlpsy_error = function(e) NULL)
+    if (is.null(fb)) next
+    sb <- state_table(fb)
+    X[b, ] <- sb$statistic[match(st$state, sb$state)]
+  }, R, what = paste0("of the ", R, " bootstrap refits"),
+  consequence = "the calibration may be off")
+  df <- ifelse(st$df > 0L, st$df, NA_real_)
+  st$scale <- pmax(1, colMeans(X, na.rm = TRUE) / df)
+  x2 <- st$statistic / st$scale
+  st$p.value <- ifelse(st$df > 0L & is.finite(x2),
+                       stats::pchisq(x2, st$df, lower.tail = FALSE), NA_real_)
+  attr(st, "R") <- sum(rowSums(is.finite(X)) > 0L)
+  st
 }

@@ -68,6 +68,40 @@ test_that("the generating model is not flagged more often than expected", {
   expect_gte(sum(p_person < 0.05), stats::qbinom(0.001, length(p_person), 0.05))
 })
 
+test_that("the bootstrap calibration accounts for estimated values", {
+  task <- eco_task()
+  p_boot <- scales <- numeric()
+  for (seed in 1:3) {
+    fit <- eco_fit(eco_sims(task, J = 100, n = 150, sd = 0.4, seed = seed), task)
+    st <- suppressWarnings(rlpsy_fit_stats(fit, calibrate = "bootstrap", R = 25,
+                                           seed = seed),
+                           classes = "rlpsy_warning_identification")
+    expect_true(all(st$scale >= 1))
+    expect_equal(st$p.value, pchisq(st$statistic / st$scale, st$df,
+                                    lower.tail = FALSE))
+    p_boot <- c(p_boot, st$p.value)
+    scales <- c(scales, st$scale)
+  }
+  n <- length(p_boot)
+  # estimated values inflate the statistic; calibrated, the rate is nominal
+  expect_gt(median(scales), 1.2)
+  expect_lte(sum(p_boot < 0.05), stats::qbinom(0.999, n, 0.05))
+  # and a state of random choices is still flagged
+  sims <- eco_sims(task, J = 100, n = 150, sd = 0.4, seed = 1)
+  rows <- which(sims$state == "r2c3")
+  set.seed(4)
+  sims$action[rows] <- sample(task$actions, length(rows), replace = TRUE)
+  fit <- eco_fit(sims, task)
+  st <- suppressWarnings(rlpsy_fit_stats(fit, calibrate = "bootstrap", R = 25,
+                                         seed = 2),
+                         classes = "rlpsy_warning_identification")
+  expect_true(st$flagged[st$state == "r2c3"])
+  expect_lte(sum(st$flagged), 2)  # a neighbour's values may move with it
+  expect_classed_error(rlpsy_fit_stats(fit, by = "participant", calibrate = "boot"),
+                       "by = \"state\"")
+  expect_classed_error(rlpsy_fit_stats(fit, R = 10), "`R` and `seed`")
+})
+
 test_that("rlpsy_fit_stats() checks its arguments and prints", {
   fit <- example_fit()
   expect_classed_error(rlpsy_fit_stats(list()), "rlpsy_fit")
