@@ -34,7 +34,8 @@ test_that("autoplot() of a validity correlation is a scatter", {
   g <- ggplot2::autoplot(v)
   expect_s3_class(g, "ggplot")
   expect_equal(nrow(g$data), 300)
-  expect_match(g$labels$subtitle, "^Validity of beta \\(Pearson, n = 300\\)")
+  built <- ggplot2::ggplot_build(g)
+  expect_equal(nrow(built$data[[1]]), 300)  # the points
 })
 
 test_that("autoplot() checks its arguments", {
