@@ -90,9 +90,14 @@
 #'   sums over participants run over the shards in a fixed order, and the
 #'   fit is identical to the unsharded one. The seam for a fit distributed
 #'   over machines. 1 by default.
-#' @param verbose print one line per EM iteration.
-#' @param progress show a progress bar (default: in interactive sessions,
-#'   when not verbose).
+#' @param verbose `FALSE` (default), `TRUE` or a whole number k: print a
+#'   compact line (objective J, its change, the largest change of
+#'   \eqn{\log\beta_j} and the prior) at the first EM iteration, every k-th
+#'   (every 10th for `TRUE`) and the last. Stored as k (0 = off).
+#' @param progress show a progress bar with the EM iteration and the change
+#'   of the objective (package \pkg{cli}; it appears after 2 seconds). By
+#'   default: in interactive sessions, when not verbose, and never while
+#'   \pkg{knitr} knits a document (set `progress = TRUE` to have it there).
 #' @param ... not used: any other argument is an error (a misspelt setting
 #'   is never ignored silently).
 #' @return An object of class `rlpsy_control`: a named list of the settings.
@@ -123,8 +128,8 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
                           threads = default_threads(), shards = 1L,
-                          verbose = FALSE,
-                          progress = interactive() && !verbose, ...) {
+                          verbose = FALSE, progress = default_progress(verbose),
+                          ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
     lambda_bell = if (is.null(lambda_bell)) NULL else
@@ -144,7 +149,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
     shards = check_count(shards, "shards", min = 1, max = 1e6),
-    verbose = check_flag(verbose, "verbose"),
+    verbose = check_verbose(verbose),
     progress = check_flag(progress, "progress")
   )
   structure(ctrl, class = "rlpsy_control")
@@ -202,6 +207,7 @@ as_control <- function(control) {
 
 #' @export
 print.rlpsy_control <- function(x, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   cat("<rlpsy_control>\n")
   show <- vapply(x, function(v) {
     if (is.null(v)) "NULL" else paste(format(v), collapse = ", ")

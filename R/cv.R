@@ -82,7 +82,8 @@ rlpsy_cv <- function(fit, folds = 5, by = c("participant", "decision"), seed = N
     refit <- refit_like(fit, subset_decisions(enc, !test))
     if (by == "decision") cv_decisions(refit, enc, test) else
       cv_participants(refit, enc, test, role)
-  }), folds, "refits of the folds", "the held-out NLL")
+  }), folds, what = paste0("of the ", folds, " refits of the folds"),
+  consequence = "the held-out NLL may be off")
   out <- data.frame(fold = seq_len(folds),
                     n_decisions = vapply(res, function(r) length(r), 0L),
                     nll = vapply(res, function(r) -mean(r), 0),

@@ -39,12 +39,24 @@
 #'
 #' All labels are stored as character strings.
 #'
+#' @section Column arguments:
+#' Each column argument is a bare name or a string: `participant = id` and
+#' `participant = "id"` are the same. The rule for a bare name: if it is a
+#' variable whose value is `NULL` or the name of a column of `data`, that
+#' value is used (so `col <- "id"; rlpsy_data(d, col, ...)` works, and so
+#' does a wrapper function that passes its own `reward = NULL` or
+#' `reward = "r"` on as `reward = reward`); otherwise, if `data` has a
+#' column of that name, that column; otherwise the name is taken as a
+#' column name (and a misspelt one gets the error for a column `data` does
+#' not have). Anything other than a bare name is evaluated and must give a
+#' single string (or `NULL` for `done` and `reward`).
+#'
 #' @section Errors and warnings:
 #' All errors have class `"rlpsy_error_input"` (and `"rlpsy_error"`); their
 #' messages name the argument, the column and the first offending rows or
 #' values. `rlpsy_data()` stops when
 #' * `data` is not a data frame or has no rows;
-#' * a column argument is not a single string, or names a column that `data`
+#' * a column argument is not a bare column name or a single string, or names a column that `data`
 #'   does not have (the message lists the columns it has);
 #' * a used column has missing values (`NA` or `NaN`): no row is ever dropped
 #'   silently, so remove or fix such rows first;
@@ -77,14 +89,16 @@
 #'
 #' @param data a data frame (tibbles and other data frame subclasses are
 #'   fine) with one row per decision.
-#' @param participant,state,action,next_state names (single strings) of the
-#'   columns of `data` holding the participant, the state in which the
-#'   decision was made, the action chosen and the state that followed.
-#' @param done `NULL` (no transition ends an episode) or the name of a
-#'   logical column (or numeric with values 0/1) that is `TRUE` when the next
-#'   state ends the episode, so that its value counts as 0.
-#' @param reward `NULL` (the reward is learned) or the name of a numeric
-#'   column with the observed reward of each decision.
+#' @param participant,state,action,next_state the columns of `data`
+#'   holding the participant, the state in which the decision was made, the
+#'   action chosen and the state that followed: bare column names
+#'   (`participant`) or strings (`"participant"`); see "Column arguments".
+#' @param done `NULL` (no transition ends an episode) or the column (bare
+#'   name or string) of a logical column (or numeric with values 0/1) that
+#'   is `TRUE` when the next state ends the episode, so that its value
+#'   counts as 0.
+#' @param reward `NULL` (the reward is learned) or the column (bare name or
+#'   string) of a numeric column with the observed reward of each decision.
 #' @param available `NULL` (every action is available in every state) or a
 #'   logical matrix (0/1 accepted) with one row per state and one column per
 #'   action, `TRUE` where the action exists in the state. Row and column
@@ -123,6 +137,8 @@
 #' enc$states          # "1" "2" "3" "4": room 4 is only ever a next state
 #' enc$participant     # 0-based codes, decisions grouped by participant
 #' enc$row             # where each encoded decision came from in `d`
+#' # bare column names work as well
+#' rlpsy_data(d, id, room, move, next_room, done = end)
 #'
 #' # Action "right" does not exist in room 3:
 #' av <- matrix(TRUE, 4, 2, dimnames = list(1:4, c("left", "right")))
@@ -131,16 +147,12 @@
 #' @export
 rlpsy_data <- function(data, participant, state, action, next_state,
                        done = NULL, reward = NULL, available = NULL) {
-  check_data_frame(data, "data")
-  if (nrow(data) == 0L) {
-    rlpsy_abort("`data` has no rows: there are no decisions to encode.")
-  }
-  if (missing(participant)) abort_missing_column_arg("participant")
-  if (missing(state)) abort_missing_column_arg("state")
-  if (missing(action)) abort_missing_column_arg("action")
-  if (missing(next_state)) abort_missing_column_arg("next_state")
-  columns <- list(participant = participant, state = state, action = action,
-                  next_state = next_state, done = done, reward = reward)
+  encode_decision_data(data, decision_columns(data, environment()), available)
+}
+
+#' rlpsy_data() once the column arguments are resolved to names
+#' @noRd
+encode_decision_data <- function(data, columns, available) {
   for (arg in names(columns)) {
     check_column_name(data, columns[[arg]], arg, optional = arg %in% c("done", "reward"))
   }
@@ -744,6 +756,7 @@ build_encoding <- function(x, lab, avail, columns) {
 
 #' @export
 print.rlpsy_data <- function(x, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   count <- function(n, word) {
     paste0(format(n, big.mark = ",", scientific = FALSE, trim = TRUE), " ", word,
            if (n != 1) "s")

@@ -128,6 +128,7 @@
 #' [do.call()]) appear in `fit$call` as placeholders such as
 #' `<data.frame 30000 x 7>`.
 #' @examples
+#' # rlpsy_example was simulated with gamma = 0.9 and tau = 0.05
 #' fit <- rlpsy_fit(rlpsy_example, participant = "participant",
 #'                  state = "state", action = "action",
 #'                  next_state = "next_state", done = "done",
@@ -135,6 +136,11 @@
 #'                  control = rlpsy_control(threads = 1))
 #' fit
 #' head(coef(fit))
+#' # the same with bare column names
+#' fit2 <- rlpsy_fit(rlpsy_example, participant, state, action, next_state,
+#'                   done = done, reward = reward, gamma = 0.9, tau = 0.05,
+#'                   control = rlpsy_control(threads = 1))
+#' all.equal(coef(fit), coef(fit2))
 #' @export
 rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,
@@ -157,8 +163,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   }
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
   enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
-    rlpsy_data(data, participant, state, action, next_state, done = done,
-               reward = reward, available = available)
+    encode_decision_data(data, decision_columns(data, environment()), available)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
@@ -524,8 +529,7 @@ run_em <- function(core, enc, st, ctrl) {
                      mstep_iter = m$iter, mstep_evals = m$n_eval,
                      mstep_status = m$status, decrement = m$decrement,
                      time = proc.time()[["elapsed"]] - t0)
-    if (ctrl$verbose) em_report(trace[[it]])
-    pb$update(it)
+    pb$update(trace[[it]])
     # the M-step converged for a prior that no longer moves, and no z moved
     if (m$status == 0L && max_dz < ctrl$tol_z &&
         max(abs(st$prior - prior_old)) < ctrl$tol_z) {
@@ -540,25 +544,22 @@ run_em <- function(core, enc, st, ctrl) {
        iterations = it)
 }
 
-#' Progress bar for interactive sessions (a no-op otherwise)
+#' Progress of the EM loop (R/progress.R): a cli progress bar with the
+#' iteration and the change in J (ctrl$progress), and with `verbose` a
+#' compact line every k iterations. Its update() takes the trace row of an
+#' iteration; close() prints the last line when it was not printed.
 #' @noRd
-em_progress <- function(ctrl) {
-  if (!ctrl$progress) return(list(update = function(i) NULL, close = function() NULL))
-  bar <- utils::txtProgressBar(min = 0, max = ctrl$max_iter, style = 3)
-  list(update = function(i) utils::setTxtProgressBar(bar, i),
-       close = function() close(bar))
+em_progress <- function(ctrl, envir = parent.frame()) {
+  progress_em(ctrl, envir)
 }
 
-#' One verbose line per EM iteration
+#' One compact verbose line for an EM iteration (tr: its trace row; dJ: the
+#' change of the objective since the previous iteration)
 #' @noRd
-em_report <- function(tr) {
-  cat(sprintf(paste0("iter %3d  J = %.10g  (beh %.6g, bell %.4g, cql %.4g, ",
-                     "prior %.4g)  mu = %.3f  sigma = %.3f  max|dz| = %.2e  ",
-                     "L-BFGS %d it %d ev  dec %.2e  %.2fs\n"),
-              tr[["iter"]], tr[["total"]], tr[["behaviour"]], tr[["bellman"]],
-              tr[["cql"]], tr[["prior"]], tr[["mu"]], tr[["sigma"]],
-              tr[["max_dz"]], as.integer(tr[["mstep_iter"]]),
-              as.integer(tr[["mstep_evals"]]), tr[["decrement"]], tr[["time"]]))
+em_report <- function(tr, dJ = NA_real_) {
+  cat(sprintf("EM %4d: J = %.10g  dJ = %9.2e  max|dz| = %.1e  mu = %.3f  sigma = %.3f  (%.2fs)\n",
+              as.integer(tr[["iter"]]), tr[["total"]], dJ, tr[["max_dz"]],
+              tr[["mu"]], tr[["sigma"]], tr[["time"]]))
   utils::flush.console()
 }
 

@@ -30,6 +30,7 @@
 #' print(fit, digits = 5)
 #' @export
 print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) {
+  check_dots_empty_rlpsy("print()", ...)
   digits <- check_count(digits, "digits", min = 1, max = 22)
   d <- x$data
   f <- function(v) format(v, digits = digits)
@@ -212,6 +213,7 @@ describe_convergence <- function(fit) {
 #' s$objective
 #' @export
 summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
+  check_dots_empty_rlpsy("summary()", ...)
   rel_split <- summary_split_half(object, reliability)
   d <- object$data
   ctrl <- object$control
@@ -339,6 +341,7 @@ behaviour_fit <- function(fit) {
 #' @rdname summary.rlpsy_fit
 #' @export
 print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  check_dots_empty_rlpsy("print()", ...)
   digits <- check_count(digits, "digits", min = 1, max = 22)
   f <- function(v) format(v, digits = digits)
   n <- x$n
@@ -412,16 +415,41 @@ print_table <- function(m, digits) {
 #'
 #' `coef()` returns the estimated inverse temperature \eqn{\hat\beta_j} of
 #' every participant (or \eqn{\hat z_j = \log\hat\beta_j}); `confint()`
-#' returns Wald intervals built on the log scale and exponentiated,
+#' returns intervals for \eqn{\beta_j}: by default (`method = "wald"`) Wald
+#' intervals built on the log scale and exponentiated,
 #' \eqn{[\exp(\hat z_j - q\,SE_j), \exp(\hat z_j + q\,SE_j)]} with \eqn{q}
-#' the standard normal quantile for `level` (specification section 6.2).
+#' the standard normal quantile for `level` (specification section 6.2);
+#' with `method = "boot"`, participant-bootstrap intervals that also carry
+#' the uncertainty of the value function (see "Bootstrap intervals").
 #'
 #' The estimates are posterior modes of \eqn{z_j} under the prior
 #' \eqn{N(\mu, \sigma^2)} of `fit$prior`, and \eqn{SE_j} is the inverse
 #' square root of minus the exact second derivative of the participant's
 #' log posterior at its mode. Both are conditional on the estimated value
-#' function: its uncertainty is not propagated, so the intervals are
+#' function: its uncertainty is not propagated, so the Wald intervals are
 #' somewhat too narrow when there are few decisions per state.
+#'
+#' @section Bootstrap intervals:
+#' `method = "boot"` resamples the participants with replacement `R` times
+#' and refits the model to each sample with the fit's settings (so the
+#' value function and the prior are estimated again, as they would be from
+#' another sample of people). Every selected participant's own decisions are
+#' then scored under each replicate's value function and prior (as
+#' `predict(type = "beta")` scores new participants), giving \eqn{\hat
+#' z_{jb}} and \eqn{SE_{jb}}. The interval is made of the quantiles of the
+#' mixture of the normals \eqn{N(\hat z_{jb}, SE_{jb}^2)} over the
+#' replicates, exponentiated: the spread of \eqn{\hat z_{jb}} over
+#' replicates is the uncertainty due to the value function, and
+#' \eqn{SE_{jb}} the measurement error given it (the same as drawing
+#' \eqn{z \sim N(\hat z_{jb}, SE_{jb}^2)} in every replicate and taking
+#' percentiles, without the Monte Carlo error). A decision whose action no
+#' resampled participant took in that state is outside the replicate's
+#' choice sets and is left out of that replicate's score. Each replicate is
+#' a full refit (warm-started from `object`), so this takes about `R` times
+#' as long as the fit; `seed` makes it reproducible and leaves the caller's
+#' random number stream as it was. The result has attributes `R` (the
+#' replicates used) and `failed` (refits that stopped with an error and
+#' were skipped). Profile-likelihood intervals are not implemented.
 #'
 #' @param object an `rlpsy_fit` object.
 #' @param type `"beta"` (default) for \eqn{\hat\beta_j}, `"log"` for
@@ -429,20 +457,28 @@ print_table <- function(m, digits) {
 #' @param parm participants to include: a character vector of participant
 #'   labels or a vector of indices into `coef(object)`; all when missing.
 #' @param level the confidence level, strictly between 0 and 1.
-#' @param ... not used.
+#' @param method `"wald"` (default) or `"boot"`; see "Bootstrap intervals".
+#' @param R number of bootstrap replicates (`method = "boot"`), at least 2.
+#' @param seed `NULL` or a whole number: the seed of the bootstrap
+#'   (`method = "boot"`); the caller's random number stream is restored.
+#' @param ... not used: any other argument is an error.
 #' @return `coef()`: a numeric vector named by participant. `confint()`: a
 #'   matrix with one row per selected participant (row names: participant
 #'   labels) and two columns, the lower and upper limits of \eqn{\beta_j},
 #'   named as in [stats::confint()] (`"2.5 %"`, `"97.5 %"` for the default
 #'   level).
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when
-#'   `type` is not one of the allowed values, when `level` is not a single
+#'   `type` or `method` is not one of the allowed values (for example
+#'   `method = "profile"`: only `"wald"` and `"boot"` exist), when `R` or
+#'   `seed` are given with the Wald method, when `...` is not empty, when
+#'   `level` is not a single
 #'   number strictly between 0 and 1 (`NA`, `NaN`, 0, 1, a string or a
 #'   vector), or when `parm` names participants not in the fit, has indices
 #'   out of range or `NA` (the message lists them). No warnings: a
 #'   participant whose E-step did not converge keeps finite estimates and is
 #'   flagged in `fit$participants$status` and in the one warning of
-#'   [rlpsy_fit()].
+#'   [rlpsy_fit()]. With `method = "boot"`, warnings of the refits are
+#'   gathered into one per kind (class `rlpsy_warning_<kind>`).
 #' @seealso [predict.rlpsy_fit()] with `type = "beta"` for the same numbers
 #'   as a data frame, and for scoring new participants.
 #' @examples
@@ -455,19 +491,31 @@ print_table <- function(m, digits) {
 #' head(coef(fit, type = "log"))
 #' confint(fit, parm = c("p0001", "p0002"))
 #' confint(fit, parm = 1:3, level = 0.9)
+#' # intervals that include the uncertainty of Q (R = 20 refits; use more)
+#' confint(fit, parm = 1:3, method = "boot", R = 20, seed = 1)
 #' @importFrom stats coef confint
 #' @export
 coef.rlpsy_fit <- function(object, type = c("beta", "log"), ...) {
+  check_dots_empty_rlpsy("coef()", ...)
   type <- check_choice(type, c("beta", "log"), "type")
   if (type == "beta") object$beta else object$z
 }
 
 #' @rdname coef.rlpsy_fit
 #' @export
-confint.rlpsy_fit <- function(object, parm, level = 0.95, ...) {
+confint.rlpsy_fit <- function(object, parm, level = 0.95,
+                              method = c("wald", "boot"), R = 200, seed = NULL,
+                              ...) {
+  check_dots_empty_rlpsy("confint()", ...)
+  method <- check_choice(method, c("wald", "boot"), "method")
   level <- check_level(level)
   labels <- names(object$z)
   j <- if (missing(parm)) seq_along(labels) else select_participants(parm, labels)
+  if (method == "boot") return(boot_limits(object, j, level, R, seed))
+  if (!missing(R) || !is.null(seed)) {
+    rlpsy_abort("`R` and `seed` are settings of the bootstrap: use them with ",
+                "method = \"boot\", not with the Wald intervals.")
+  }
   wald_limits(object$z[j], object$se[j], level)
 }
 
@@ -597,6 +645,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
                              nodes = 21, newdata = NULL, features = NULL,
                              beta = NULL, ...) {
+  check_dots_empty_rlpsy("logLik()", ...)
   type <- check_choice(type, c("conditional", "marginal"), "type")
   if (!is.null(newdata) || !is.null(features) || !is.null(beta)) {
     if (type == "marginal") {
@@ -628,5 +677,6 @@ loglik_df <- function(fit) {
 #' @rdname logLik.rlpsy_fit
 #' @export
 nobs.rlpsy_fit <- function(object, ...) {
+  check_dots_empty_rlpsy("nobs()", ...)
   object$data$n_decisions
 }

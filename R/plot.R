@@ -15,8 +15,10 @@
 #' * `"advantage"`: a heat map of the identified advantage \eqn{A(s, a)},
 #'   states in rows (first state at the top) and actions in columns, on a
 #'   symmetric blue (negative) to red (positive) scale; unavailable actions
-#'   are left blank. Values are printed in the cells when there are at most
-#'   100 of them.
+#'   and the rows of states without decisions (terminal states, or states
+#'   only ever reached at the end of a log: the fit has no advantage there)
+#'   are left blank. Every state is labelled. Values are printed in the
+#'   cells when there are at most 100 of them.
 #'
 #' Several plots are drawn one after another; in an interactive session the
 #' device asks before each new page, as [plot.lm()][stats::plot.lm] does.
@@ -134,7 +136,7 @@ plot_trace <- function(fit, ...) {
 #' Heat map of the identified advantage, states x actions
 #' @noRd
 plot_advantage <- function(fit, ...) {
-  A <- mask_unavailable(fit$advantage, fit$data$available)
+  A <- advantage_shown(fit)
   S <- nrow(A)
   K <- ncol(A)
   lim <- max(abs(A), na.rm = TRUE)
@@ -149,9 +151,12 @@ plot_advantage <- function(fit, ...) {
     axes = FALSE, xlab = "Action", ylab = "",
     main = "Identified advantage A(s, a)"
   ), ...)
-  graphics::axis(1, at = seq_len(K), labels = colnames(A), tick = FALSE)
+  # gap.axis = -1: every label, even where they would touch
+  graphics::axis(1, at = seq_len(K), labels = colnames(A), tick = FALSE,
+                 gap.axis = -1)
   graphics::axis(2, at = seq_len(S), labels = rev(states), las = 1, tick = FALSE,
-                 cex.axis = if (S > 25L) 0.6 else 0.8)
+                 cex.axis = if (S > 50L) 0.45 else if (S > 25L) 0.6 else 0.8,
+                 gap.axis = -1)
   graphics::box()
   if (S * K <= 100L) {
     At <- t(A[rev(seq_len(S)), , drop = FALSE])
@@ -160,4 +165,13 @@ plot_advantage <- function(fit, ...) {
                    cex = 0.7)
   }
   invisible()
+}
+
+#' The advantage as plotted: NA for unavailable actions and for the rows of
+#' states without decisions (the fit has no advantage there)
+#' @noRd
+advantage_shown <- function(fit) {
+  A <- mask_unavailable(fit$advantage, fit$data$available)
+  A[!visited_states(fit$data), ] <- NA_real_
+  A
 }

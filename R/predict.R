@@ -120,6 +120,7 @@ predict.rlpsy_fit <- function(object, newdata = NULL,
                               type = c("prob", "action", "beta", "q", "advantage",
                                        "value", "reward"),
                               level = 0.95, features = NULL, beta = NULL, ...) {
+  check_dots_empty_rlpsy("predict()", ...)
   type <- check_choice(type, c("prob", "action", "beta", "q", "advantage",
                                "value", "reward"), "type")
   tk <- predict_task(object, features, newdata)

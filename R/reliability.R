@@ -177,12 +177,14 @@ fit_key <- function(fit) {
 #' The call is built from symbols so that the refit's `call` stays small.
 #' @param fit an rlpsy_fit.
 #' @param enc an rlpsy_data object with the same state and action labels.
+#' @param start NULL, or a fit to start from (rlpsy_fit()'s `start`).
 #' @noRd
-refit_like <- function(fit, enc) {
+refit_like <- function(fit, enc, start = NULL) {
   control <- fit$control
   control$progress <- FALSE
   control$verbose <- FALSE
   args <- list(data = enc, gamma = fit$gamma, tau = fit$tau, control = control)
+  if (!is.null(start)) args$start <- start
   if (!is.null(fit$q)) args$q <- fit$q
   if (identical(fit$q, "joint") && !is.null(fit$q_model) && fit$q_model$type != "table")
     args$q <- fit$q_model
@@ -268,7 +270,7 @@ split_half <- function(fit, split, times, level) {
     z2 <- refit_like(fit, subset_decisions(enc, ok & !h))$z
     ids <- intersect(names(z1), names(z2))
     list(z1 = z1[ids], z2 = z2[ids])
-  }), 2L * n_split)
+  }), n_split)
   ids <- Reduce(intersect, lapply(zs, function(x) names(x$z1)))
   Z1 <- vapply(zs, function(x) x$z1[ids], numeric(length(ids)))
   Z2 <- vapply(zs, function(x) x$z2[ids], numeric(length(ids)))
@@ -318,8 +320,10 @@ model_reliability <- function(z, se, level, method) {
 
 #' Run the refits, collecting their warnings into one
 #' @noRd
-collect_refit_warnings <- function(expr, n_refits, what = "refits of the halves",
-                                   figure = "the split-half reliability") {
+collect_refit_warnings <- function(expr, n_split,
+                                   what = paste0("of the ", 2L * n_split,
+                                                 " refits of the halves"),
+                                   consequence = "the split-half reliability may be off") {
   seen <- list()
   value <- withCallingHandlers(expr, rlpsy_warning = function(w) {
     kind <- sub("^rlpsy_warning_", "", class(w)[1])
@@ -330,8 +334,8 @@ collect_refit_warnings <- function(expr, n_refits, what = "refits of the halves"
   # puts the figure in doubt; diagnostics the full fit shares do not
   for (kind in names(seen)) {
     u <- unique(seen[[kind]])
-    rlpsy_warn(length(seen[[kind]]), " of the ", n_refits, " ", what, " warned (",
-               kind, ")", if (kind == "convergence") paste0("; ", figure, " may be off"),
+    rlpsy_warn(length(seen[[kind]]), " ", what, " warned (", kind, ")",
+               if (kind == "convergence") paste0("; ", consequence),
                ":\n", paste(utils::head(u, 3L), collapse = "\n"),
                if (length(u) > 3L) "\n(and more)", class = kind)
   }
@@ -368,6 +372,7 @@ percentile_interval <- function(x, level) {
 #' @rdname rlpsy_reliability
 #' @export
 print.rlpsy_reliability <- function(x, digits = 3L, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   digits <- check_count(digits, "digits", min = 1, max = 22)
   lev <- attr(x, "level")
   cat("Reliability of log(beta) (", format(100 * lev), "% participant-bootstrap intervals)\n",

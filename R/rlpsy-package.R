@@ -10,4 +10,5 @@
 #' @useDynLib rlpsy, .registration = TRUE
 #' @importFrom Rcpp evalCpp
 #' @importFrom RcppParallel RcppParallelLibs
+#' @importFrom rlang .data
 "_PACKAGE"

@@ -36,8 +36,8 @@
 #' `rlpsy_error_input` if `task` is not an `rlpsy_task`, `gamma` is not in
 #' \eqn{[0, 1)}, `tau` is not positive and finite, or `tol` / `max_iter` are
 #' not positive. `rlpsy_error_numerical` if the iteration has not converged
-#' after `max_iter` backups (raise `max_iter`, or `tol` for `gamma` close to
-#' 1) or produced non-finite values (for example with rewards near the
+#' after `max_iter` backups (raise `max_iter`, or `tol` when `gamma` is near
+#' one) or produced non-finite values (for example with rewards near the
 #' largest double, or `tau` so small that `Q / tau` overflows). There are no
 #' warnings.
 #'
@@ -94,7 +94,8 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #' the available actions of \eqn{s}, where \eqn{A} is the identified advantage
 #' (per state: Q centred over the available actions and scaled to unit
 #' root-mean-square) of the task's soft Q-values ([rlpsy_soft_q()]) or of a
-#' given `Q`. Every participant makes exactly `n_decisions` decisions: an
+#' given `Q`. Every participant makes exactly `n_decisions` decisions (one
+#' number for everyone, or one per participant): an
 #' episode starts in a state drawn from the task's start distribution, each
 #' decision moves the participant by the transition probabilities, and after
 #' entering a terminal state the next episode starts afresh. The last episode
@@ -108,8 +109,8 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #' @param beta positive inverse temperatures, one per participant. Its names,
 #'   if any, are the participant ids; otherwise ids `"p0001"`, `"p0002"`, ...
 #'   are generated.
-#' @param n_decisions number of decisions per participant (a positive whole
-#'   number).
+#' @param n_decisions number of decisions per participant: a positive whole
+#'   number for everyone, or one per participant (in the order of `beta`).
 #' @param gamma,tau discount factor and temperature for [rlpsy_soft_q()];
 #'   ignored when `Q` is given.
 #' @param Q optional numeric \eqn{S \times K} matrix of Q-values to act on
@@ -140,7 +141,7 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #' @section Errors and warnings:
 #' `rlpsy_error_input` if `task` is not an `rlpsy_task`, `beta` is empty, not
 #' positive and finite, or has missing or duplicated names, `n_decisions` is
-#' not a positive whole number, `Q` has the wrong shape or non-finite entries
+#' not a positive whole number or a vector of them of length `length(beta)`, `Q` has the wrong shape or non-finite entries
 #' for available actions of non-terminal states, or `eps` is not positive.
 #' `rlpsy_error_memory`, before anything is allocated, when the result (about
 #' 100 bytes per decision) would not fit in the memory available.
@@ -158,16 +159,19 @@ rlpsy_soft_q <- function(task, gamma, tau = 1, tol = 1e-10, max_iter = 10000) {
 #' head(sim)
 #' table(sim$done)
 #' head(attr(sim, "beta"))
+#' # sequences of different lengths
+#' sim2 <- rlpsy_simulate(grid, c(a = 1, b = 3), n_decisions = c(10, 40),
+#'                        gamma = 0.9, tau = 0.05)
+#' table(sim2$participant)
 #' @export
 rlpsy_simulate <- function(task, beta, n_decisions, gamma = 0.9, tau = 1,
                            Q = NULL, eps = 1e-8, normalise = c("state", "global")) {
   task_check(task)
   beta <- sim_check_beta(beta)
-  sim_check_number(n_decisions, "n_decisions", "a single positive whole number",
-                   n_decisions >= 1 && n_decisions == round(n_decisions))
+  n_decisions <- sim_check_lengths(n_decisions, length(beta))
   sim_check_number(eps, "eps", "a single positive, finite number",
                    eps > 0 && is.finite(eps))
-  rows <- as.double(length(beta)) * n_decisions
+  rows <- sum(as.double(n_decisions))
   if (rows > .Machine$integer.max) {
     rlpsy_abort("`length(beta) * n_decisions` (", format(rows), " rows) exceeds ",
                 "the largest supported data size.")
@@ -182,20 +186,7 @@ rlpsy_simulate <- function(task, beta, n_decisions, gamma = 0.9, tau = 1,
                             global = if (normalise == "global") !task$terminal)
   A[task$terminal, ] <- 0
   A[!task$available] <- 0
-  tr <- task$transitions
-  out <- task_simulate_cpp(task$n_states, task$n_actions, tr$offsets,
-                           tr$next_state, tr$prob, task$available,
-                           task$terminal, A, cumsum(task$start), unname(beta),
-                           as.integer(n_decisions))
-  data <- data.frame(
-    participant = rep(names(beta), each = n_decisions),
-    state = task$states[out$state],
-    action = task$actions[out$action],
-    next_state = task$states[out$next_state],
-    done = out$done,
-    reward = task$reward[out$state + task$n_states * (out$action - 1L)],
-    stringsAsFactors = FALSE
-  )
+  data <- simulate_runs(task, A, beta, n_decisions)
   attr(data, "beta") <- beta
   attr(data, "Q") <- Q
   attr(data, "advantage") <- A
@@ -213,6 +204,59 @@ sim_check_number <- function(x, arg, what, ok) {
                 if (length(x) == 0L) "nothing" else if (!is.atomic(x))
                   paste0("a ", class(x)[1]) else show_values(x), ".")
   }
+}
+
+#' `n_decisions` of rlpsy_simulate(): one positive whole number, or one per
+#' participant; returns one per participant (integer)
+#' @noRd
+sim_check_lengths <- function(n_decisions, J) {
+  ok <- is.numeric(n_decisions) && length(n_decisions) %in% c(1L, J) &&
+    !anyNA(n_decisions) && all(n_decisions >= 1) &&
+    all(n_decisions == round(n_decisions)) &&
+    all(n_decisions <= .Machine$integer.max)
+  if (!ok) {
+    rlpsy_abort("`n_decisions` must be a ", if (J == 1L) "single positive whole number"
+                else paste0("positive whole number (for everyone) or one per ",
+                            "participant (", J, " here)"), "; got ",
+                if (length(n_decisions) == 0L) "nothing" else if (!is.atomic(n_decisions))
+                  paste0("a ", class(n_decisions)[1]) else show_values(n_decisions),
+                if (length(n_decisions) > 1L) paste0(" (length ", length(n_decisions), ")"),
+                ".")
+  }
+  rep_len(as.integer(n_decisions), J)
+}
+
+#' Run the C++ simulator (inst/include/rlpsy/simulate.h) for participants with
+#' inverse temperatures `beta` and `n` decisions each (one per participant):
+#' one call per distinct length, rows returned participant by participant in
+#' the order of `beta`. A is the S x K advantage the policy uses.
+#' @return the data frame of rlpsy_simulate() (without attributes)
+#' @noRd
+simulate_runs <- function(task, A, beta, n) {
+  tr <- task$transitions
+  groups <- split(seq_along(beta), factor(n, levels = unique(n)))
+  parts <- lapply(groups, function(j) {
+    out <- task_simulate_cpp(task$n_states, task$n_actions, tr$offsets,
+                             tr$next_state, tr$prob, task$available,
+                             task$terminal, A, cumsum(task$start),
+                             unname(beta[j]), as.integer(n[j[1L]]))
+    out$participant <- rep(j, each = n[j[1L]])
+    out
+  })
+  col <- function(f) unlist(lapply(parts, `[[`, f), use.names = FALSE)
+  p <- col("participant")
+  o <- order(p, method = "radix")  # stable: time order within participant
+  s <- col("state")[o]
+  a <- col("action")[o]
+  data.frame(
+    participant = names(beta)[p[o]],
+    state = task$states[s],
+    action = task$actions[a],
+    next_state = task$states[col("next_state")[o]],
+    done = col("done")[o],
+    reward = task$reward[s + task$n_states * (a - 1L)],
+    stringsAsFactors = FALSE
+  )
 }
 
 #' Validate beta and give it participant ids as names

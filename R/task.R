@@ -523,6 +523,7 @@ task_check_start <- function(start, terminal) {
 
 #' @export
 print.rlpsy_task <- function(x, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   n_term <- sum(x$terminal)
   cat("<rlpsy_task> ", x$n_states, " states (", n_term, " terminal) x ",
       x$n_actions, " actions\n", sep = "")
@@ -554,6 +555,7 @@ print.rlpsy_task <- function(x, ...) {
 #' @param row.names,optional,... ignored (for compatibility with the generic).
 #' @export
 as.data.frame.rlpsy_task <- function(x, row.names = NULL, optional = FALSE, ...) {
+  check_dots_empty_rlpsy("as.data.frame()", ..., allow = "stringsAsFactors")
   tr <- x$transitions
   pair <- rep.int(seq_len(x$n_states * x$n_actions), diff(tr$offsets))
   data.frame(state = x$states[(pair - 1L) %% x$n_states + 1L],

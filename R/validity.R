@@ -448,6 +448,7 @@ validity_describe_type <- function(x) {
 #' @rdname cor_validity
 #' @export
 print.rlpsy_validity <- function(x, digits = 2L, ...) {
+  check_dots_empty_rlpsy("print()", ...)
   digits <- check_count(digits, "digits", min = 0, max = 15)
   cat(validity_format(x, digits), "\n", sep = "")
   for (note in x$notes) cat("  ", note, "\n", sep = "")
@@ -474,6 +475,7 @@ validity_format <- function(x, digits) {
 #' @export
 as.data.frame.rlpsy_validity <- function(x, row.names = NULL, optional = FALSE,
                                          ...) {
+  check_dots_empty_rlpsy("as.data.frame()", ..., allow = "stringsAsFactors")
   data.frame(
     method = x$method, scale = x$scale, n = x$n, r = x$estimate,
     lower = x$conf.int[1], upper = x$conf.int[2], p.value = x$p.value,

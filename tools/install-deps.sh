@@ -6,9 +6,11 @@
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
-r_pkgs="Rcpp RcppEigen RcppParallel testthat roxygen2 knitr rmarkdown generics"
+r_pkgs="Rcpp RcppEigen RcppParallel testthat roxygen2 knitr rmarkdown generics rlang cli"
+r_pkgs="$r_pkgs ggplot2"
 deb_pkgs="r-cran-rcpp r-cran-rcppeigen r-cran-rcppparallel r-cran-testthat
-  r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-generics pandoc qpdf"
+  r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-generics r-cran-rlang
+  r-cran-cli r-cran-ggplot2 pandoc qpdf"
 as_root=false
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then as_root=true; fi
 updated=false

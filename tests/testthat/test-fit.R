@@ -58,11 +58,22 @@ test_that("stopping at max_iter warns with class and records it", {
   expect_equal(nrow(fit$trace), 2)
 })
 
-test_that("verbose prints one line per iteration", {
+test_that("verbose prints a compact line every k iterations and the last", {
   sims <- simulate_people(random_task(S = 8), n_participants = 20,
                           n_decisions = 40, seed = 10)
-  out <- capture.output(fit <- fit_people(sims, verbose = TRUE))
-  expect_equal(sum(grepl("^iter ", out)), fit$iterations)
+  out <- capture.output(fit <- fit_people(sims, verbose = 2))
+  it <- fit$iterations
+  shown <- sort(unique(c(1, seq(2, it, by = 2)[seq(2, it, by = 2) <= it], it)))
+  expect_equal(as.integer(sub("^EM +([0-9]+):.*", "\\1", out)), shown)
+  expect_match(out, "J = .* dJ = ")
+  expect_identical(rlpsy_control(verbose = TRUE)$verbose, 10L)
+  expect_identical(rlpsy_control(verbose = FALSE)$verbose, 0L)
+  expect_false(rlpsy_control(verbose = 5)$progress)
+  # never a progress bar while knitr knits, unless asked
+  withr_opt <- options(knitr.in.progress = TRUE)
+  on.exit(options(withr_opt))
+  expect_false(rlpsy_control()$progress)
+  expect_true(rlpsy_control(progress = TRUE)$progress)
 })
 
 test_that("gamma and tau are validated", {
