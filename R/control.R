@@ -89,6 +89,10 @@
 #'   over participants run over the shards in a fixed order). The estimates
 #'   equal the unsharded fit's up to the order of floating-point additions;
 #'   the seam for a fit distributed over machines. 1 by default.
+#' @param quad_nodes number of adaptive Gauss-Hermite quadrature nodes per
+#'   participant of the marginal-likelihood fit (`method = "marginal"` in
+#'   [rlpsy_fit()]), a whole number from 1 to 100 (1 is the Laplace
+#'   approximation); 21 by default.
 #' @param verbose print one line per EM iteration.
 #' @param progress show a progress bar (default: in interactive sessions,
 #'   when not verbose).
@@ -122,7 +126,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
                           threads = default_threads(), shards = 1L,
-                          verbose = FALSE,
+                          quad_nodes = 21L, verbose = FALSE,
                           progress = interactive() && !verbose, ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
@@ -143,6 +147,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
     shards = check_count(shards, "shards", min = 1, max = 1e6),
+    quad_nodes = check_count(quad_nodes, "quad_nodes", min = 1, max = 100),
     verbose = check_flag(verbose, "verbose"),
     progress = check_flag(progress, "progress")
   )

@@ -59,6 +59,7 @@ print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) 
   cat("Prior:     log(beta) ~ N(mu = ", f(x$prior[["mu"]]), ", sigma = ",
       f(x$prior[["sigma"]]), "), ", if (x$prior_fixed) "fixed" else "empirical Bayes",
       "\n", sep = "")
+  print_person_model(x, f)  # latent regression, marginal fit: R/person.R
   invisible(x)
 }
 
@@ -570,6 +571,8 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' @export
 logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
                              nodes = 21, ...) {
+  if (missing(type) && identical(object$method, "marginal")) type <- "marginal"  # R/person.R
+  if (missing(nodes) && !is.null(object$marginal)) nodes <- object$marginal$nodes
   type <- check_choice(type, c("conditional", "marginal"), "type")
   if (type == "marginal") return(rlpsy_marginal_loglik(object, nodes))
   structure(-object$objective[["behaviour"]], df = loglik_df(object),
