@@ -205,13 +205,41 @@ quadrature_posterior <- function(core, theta, mode, se, mu, sigma, nodes, thread
   m[bad] <- mu[bad]
   s[bad] <- sigma
   Z <- m + outer(s, gh$x)
-  h <- core_person_grid(core, theta, Z, threads) + stats::dnorm(Z, mu, sigma, log = TRUE)
-  lw <- h + rep(log(gh$w) + gh$x^2 / 2, each = length(m))
+  quadrature_weights(list(Z = Z, l = core_person_grid(core, theta, Z, threads),
+                          lrule = rep(log(gh$w) + gh$x^2 / 2, each = length(m)) +
+                            log(s) + 0.5 * log(2 * pi),
+                          mode = m, scale = s), mu, sigma)
+}
+
+#' The posterior weights, log marginal likelihoods, means and variances on
+#' fixed nodes q$Z with behaviour log-likelihoods q$l, for the prior
+#' N(mu, sigma^2) (mu of length 1 or J)
+#' @noRd
+quadrature_weights <- function(q, mu, sigma) {
+  lw <- q$l + stats::dnorm(q$Z, mu, sigma, log = TRUE) + q$lrule
   lse <- row_logsumexp(lw)
-  p <- exp(lw - lse)
-  eap <- rowSums(p * Z)
-  list(Z = Z, p = p, log_marginal = lse + log(s) + 0.5 * log(2 * pi), eap = eap,
-       var = rowSums(p * (Z - eap)^2), mode = m, scale = s, mu = mu)
+  q$p <- exp(lw - lse)
+  q$log_marginal <- lse
+  q$eap <- rowSums(q$p * q$Z)
+  q$var <- rowSums(q$p * (q$Z - q$eap)^2)
+  q$mu <- rep_len(mu, nrow(q$Z))
+  q
+}
+
+#' The prior's M-step on fixed nodes: the EM of the prior alone (weights,
+#' then the marginal-ML update) with the nodes and their log-likelihoods
+#' fixed, iterated to its fixed point (each step increases the fixed-node
+#' marginal likelihood), from the state st; returns the state and the
+#' quadrature at the new prior.
+#' @noRd
+prior_mstep <- function(st, q, tol, max_iter = 500L) {
+  for (k in seq_len(max_iter)) {
+    x0 <- prior_par(st)
+    st <- set_prior_par(st, prior_update(st, q$eap, q$var))
+    q <- quadrature_weights(q, prior_mu(st), st$prior[["sigma"]])
+    if (max(abs(prior_par(st) - x0)) < tol) break
+  }
+  list(state = st, q = q)
 }
 
 # --- the marginal fit ---------------------------------------------------------------
@@ -263,12 +291,17 @@ run_marginal <- function(core, enc, st, ctrl, fixed_q = FALSE) {
     t0 <- proc.time()[["elapsed"]]
     st$z <- q$estep$z
     par_old <- prior_par(st)
-    if (empirical) st <- set_prior_par(st, prior_update(st, q$eap, q$var))
+    eap_old <- q$eap
+    if (empirical) {
+      pm <- prior_mstep(st, q, ctrl$tol_z * 1e-2)
+      st <- pm$state
+      q <- pm$q
+    }
     w <- t(q$p)
-    w[w < 1e-15] <- 0  # negligible nodes: skipped by the core
+    w[w < 1e-10] <- 0  # negligible nodes: skipped by the core
     m <- if (fixed_q) list(iter = 0L, n_eval = 0L, status = 0L, decrement = 0) else
       core_mstep_nodes(core, st$theta, st$w, off, as.vector(t(q$Z)), as.vector(w),
-                       ctrl$threads, ctrl$mstep_iter, tol_abs, it == 1L)
+                       ctrl$threads, ctrl$mstep_iter, tol_abs, FALSE)
     if (!fixed_q) {
       st$theta <- m$theta
       st$w <- m$w
@@ -280,7 +313,7 @@ run_marginal <- function(core, enc, st, ctrl, fixed_q = FALSE) {
                   "; rescale the reward, or use a smaller `tau` or smaller ",
                   "penalty weights.", class = "numerical")
     }
-    max_dz <- max(abs(q_new$eap - q$eap))
+    max_dz <- max(abs(q_new$eap - eap_old))
     d_prior <- max(abs(prior_par(st) - par_old))
     q <- q_new
     trace[[it + 1L]] <- c(iter = it, total = q$objective,
