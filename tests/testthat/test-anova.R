@@ -4,15 +4,9 @@ anova_problem <- local({
   cache <- NULL
   function() {
     if (is.null(cache)) {
-      task <- random_task(S = 10, K = 3, seed = 1)
-      set.seed(3)
-      J <- 300
-      x <- rnorm(J)
-      noise <- rnorm(J)
-      beta <- stats::setNames(exp(0.3 + 0.6 * x + rnorm(J, 0, 0.3)),
-                              sprintf("p%03d", seq_len(J)))
-      sims <- rlpsy_simulate(task, beta, 100, gamma = 0.9, tau = 1)
-      pd <- data.frame(participant = names(beta), x = x, noise = noise)
+      ls <- latent_sims()
+      sims <- ls$sims
+      pd <- ls$pd
       fit <- function(formula = NULL, method = "marginal", data = sims) {
         rlpsy_fit(data, participant = "participant", state = "state",
                   action = "action", next_state = "next_state", done = "done",

@@ -1,24 +1,6 @@
 # The latent regression of log(beta) on person covariates (issue 13, item 2).
 
-latent_problem <- local({
-  cache <- NULL
-  function() {
-    if (is.null(cache)) {
-      task <- random_task(S = 10, K = 3, seed = 1)
-      set.seed(3)
-      J <- 300
-      x <- rnorm(J)
-      g <- factor(sample(c("a", "b"), J, replace = TRUE))
-      z <- 0.3 + 0.6 * x + rnorm(J, 0, 0.3)
-      beta <- stats::setNames(exp(z), sprintf("p%03d", seq_len(J)))
-      sims <- rlpsy_simulate(task, beta, 100, gamma = 0.9, tau = 1)
-      pd <- data.frame(participant = names(beta), x = x, g = g,
-                       stringsAsFactors = FALSE)
-      cache <<- list(sims = sims, pd = pd, z = stats::setNames(z, names(beta)))
-    }
-    cache
-  }
-})
+latent_problem <- function() latent_sims()
 
 fit_latent <- function(p, formula = ~ x, pd = p$pd, ...) {
   rlpsy_fit(p$sims, participant = "participant", state = "state",
@@ -111,7 +93,8 @@ test_that("bad person data give input errors that name the problem", {
   bad$x[7] <- Inf
   expect_error(f(pd = bad), "\"x\".*p007", class = "rlpsy_error_input")
   expect_error(f(~ x + age), "\"age\"", class = "rlpsy_error_input")
-  expect_error(f(pd = stats::setNames(pd, c("id", "x", "g"))), "no column \"participant\"",
+  expect_error(f(pd = stats::setNames(pd, c("id", "x", "g", "noise"))),
+               "no column \"participant\"",
                class = "rlpsy_error_input")
   expect_error(f(pd = as.matrix(pd)), "data frame", class = "rlpsy_error_input")
   expect_error(f(y ~ x), "one-sided", class = "rlpsy_error_input")
