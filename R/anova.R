@@ -52,7 +52,7 @@
 #'                   done = "done", reward = "reward", gamma = 0.9,
 #'                   tau = 0.05, method = "marginal", person_data = people,
 #'                   person_formula = ~ x, control = rlpsy_control(threads = 1))
-#' anova(fit0, fit1)  # x is noise: no evidence for it
+#' anova(fit0, fit1)  # x was drawn at random, unrelated to beta
 #' @importFrom stats anova
 #' @export
 anova.rlpsy_fit <- function(object, ...) {
