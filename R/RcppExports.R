@@ -33,6 +33,10 @@ core_mstep <- function(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, 
     .Call(`_rlpsy_core_mstep`, ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol)
 }
 
+core_mstep_nodes <- function(ptr, theta, w, node_off, node_z, node_w, threads, max_iter, tol, reset_memory) {
+    .Call(`_rlpsy_core_mstep_nodes`, ptr, theta, w, node_off, node_z, node_w, threads, max_iter, tol, reset_memory)
+}
+
 core_task_q <- function(ptr, max_iter, tol) {
     .Call(`_rlpsy_core_task_q`, ptr, max_iter, tol)
 }

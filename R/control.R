@@ -90,6 +90,10 @@
 #'   sums over participants run over the shards in a fixed order, and the
 #'   fit is identical to the unsharded one. The seam for a fit distributed
 #'   over machines. 1 by default.
+#' @param quad_nodes number of adaptive Gauss-Hermite quadrature nodes per
+#'   participant of the marginal-likelihood fit (`method = "marginal"` in
+#'   [rlpsy_fit()]), a whole number from 1 to 100 (1 is the Laplace
+#'   approximation); 21 by default.
 #' @param verbose `FALSE` (default), `TRUE` or a whole number k: print a
 #'   compact line (objective J, its change, the largest change of
 #'   \eqn{\log\beta_j} and the prior) at the first EM iteration, every k-th
@@ -128,8 +132,8 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
                           threads = default_threads(), shards = 1L,
-                          verbose = FALSE, progress = default_progress(verbose),
-                          ...) {
+                          quad_nodes = 21L, verbose = FALSE,
+                          progress = default_progress(verbose), ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
     lambda_bell = if (is.null(lambda_bell)) NULL else
@@ -149,6 +153,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
     shards = check_count(shards, "shards", min = 1, max = 1e6),
+    quad_nodes = check_count(quad_nodes, "quad_nodes", min = 1, max = 100),
     verbose = check_verbose(verbose),
     progress = check_flag(progress, "progress")
   )

@@ -31,13 +31,13 @@ build_fit <- function(call, prep, run, ctrl) {
   not_identified <- attr(status, "identification_message")
   attr(status, "identification_message") <- NULL
   n_j <- diff(enc$offsets)
-  prior_j <- (e$z - prior[["mu"]])^2 / (2 * prior[["sigma"]]^2)
+  prior_j <- (e$z - prior_mu(st))^2 / (2 * prior[["sigma"]]^2)
   participants <- data.frame(
     participant = enc$participants, beta = exp(e$z), z = e$z, se = se,
     n_decisions = n_j, loglik = e$loglik + prior_j, iter = e$iter,
     status = status, stringsAsFactors = FALSE, row.names = NULL
   )
-  obj <- core_objective(core, st$theta, st$w, st$z, prior[["mu"]], prior[["sigma"]],
+  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), prior[["sigma"]],
                         ctrl$threads, FALSE)
   A <- core_advantage(core, st$theta)
   A[!enc$available] <- 0
@@ -55,6 +55,7 @@ build_fit <- function(call, prep, run, ctrl) {
     normalise = prep$spec$normalise, task = prep$spec$task,
     settings = settings, control = ctrl, data = enc, core = core
   )
+  fit <- person_fit_parts(fit, run, enc)
   fit$diagnostics <- diagnose(fit, prep)
   class(fit) <- "rlpsy_fit"
   warn_convergence(fit)

@@ -62,6 +62,50 @@
 #' of the participant's log posterior at its mode; they are conditional on
 #' the estimated \eqn{Q} (its uncertainty is not propagated).
 #'
+#' @section Latent regression:
+#' With `person_formula`, the prior of \eqn{z_j} is \eqn{N(x_j'\Gamma,
+#' \sigma^2)} with \eqn{x_j} the participant's row of the design of
+#' `person_formula` on `person_data` (as mirt's `covdata` or TAM's latent
+#' regression), and the empirical-Bayes step becomes the EM update of a
+#' normal regression with latent responses: \eqn{\Gamma} is the least-squares
+#' fit of the posterior modes (MAP) or means (marginal) on \eqn{X}, and
+#' \eqn{\sigma^2 = \mathrm{mean}((\hat z - X\Gamma)^2 + v)} with \eqn{v} the
+#' posterior variances. Scores shrink toward the covariate-predicted mean.
+#' `fit$prior` is then a list: `coefficients` (terms x 1 matrix), `se`,
+#' `vcov`, `sigma` (residual SD), `mu` (the mean of the prior means, used
+#' for participants without covariates, e.g. in [predict.rlpsy_fit()]),
+#' `mean` (every participant's \eqn{x_j'\Gamma}) and `formula`. The
+#' covariance of \eqn{\Gamma} is \eqn{\sigma^2 (X' R X)^{-1}}, \eqn{R =
+#' \mathrm{diag}(1 - v_j / \sigma^2)}: the inverse information of
+#' \eqn{\Gamma} when the unshrunk estimates are normal with variance
+#' \eqn{\sigma^2 + s_j^2} (\eqn{s_j} their standard error), so measurement
+#' error widens it; it is conditional on Q, like every standard error of
+#' the fit. Without `person_formula`, `fit$prior` is `c(mu, sigma)` as
+#' before.
+#'
+#' @section Marginal likelihood:
+#' `method = "marginal"` fits Q (and w) and the prior by maximising the
+#' marginal likelihood of the decisions, each \eqn{z_j} integrated over its
+#' prior (\eqn{\mathcal{L}_{\text{beh-mix}}} of the specification), less the
+#' penalties. It starts from the MAP fit and runs an EM: at the current Q and
+#' prior, every participant's posterior is computed on `quad_nodes`
+#' ([rlpsy_control()]) adaptive Gauss-Hermite nodes (centred at the mode,
+#' scaled by its standard error, as [rlpsy_marginal_loglik()]), then the
+#' prior gets the marginal-ML update (\eqn{\mu = \sum_{jg} w_{jg} z_{jg} / J},
+#' \eqn{\sigma^2 = \sum_{jg} w_{jg} (z_{jg} - \mu)^2 / J}, or the
+#' regression's) and L-BFGS minimises \eqn{\sum_j \sum_g w_{jg}} (behaviour of
+#' j at \eqn{e^{z_{jg}}}) plus the penalties over Q with the nodes and their
+#' posterior weights \eqn{w_{jg}} fixed. For fixed nodes this is an exact EM,
+#' so the marginal objective (`fit$trace$total`: minus the marginal
+#' log-likelihood plus the penalties) does not increase, up to the
+#' quadrature's error when the nodes re-adapt. It stops when the M-step has
+#' converged and no posterior mean and no prior parameter moved more than
+#' `tol_z`. `fit$z` and `fit$se` stay the posterior modes and their standard
+#' errors at the final Q and prior (so [coef()], [confint()] work as for a
+#' MAP fit); `fit$eap` and `fit$eap_sd` are the posterior means and SDs;
+#' `fit$marginal` holds the marginal log-likelihood and objective;
+#' [logLik()] returns the marginal log-likelihood, which [anova()] compares.
+#'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by
 #'   [rlpsy_data()] (then the column arguments are ignored).
@@ -93,6 +137,17 @@
 #'   actions to continue from: its Q (and w), prior and betas (matched by
 #'   participant label; new participants start at the prior mean) are the
 #'   starting values.
+#' @param person_data `NULL`, or with `person_formula` a data frame with one
+#'   row per participant, keyed by a column named as the participant column
+#'   of the data (`participant`), holding the person covariates.
+#' @param person_formula `NULL`, or a one-sided formula such as
+#'   `~ x1 + x2` on the columns of `person_data`: a latent regression, the
+#'   prior mean of \eqn{z_j = \log\beta_j} is \eqn{x_j'\Gamma}; see
+#'   "Latent regression".
+#' @param method `"map"` (default): the posterior modes of the
+#'   \eqn{z_j} are estimated jointly with Q (the profiled objective above);
+#'   `"marginal"`: Q and the prior maximise the marginal likelihood, each
+#'   \eqn{z_j} integrated over its prior; see "Marginal likelihood".
 #' @param control an [rlpsy_control()] object or a list of its settings.
 #' @return An object of class `rlpsy_fit`, a list with, among others,
 #'   `beta`, `z` and `se` (named by participant; SE of \eqn{z}), `prior`
@@ -146,7 +201,8 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,
                       tau = 1, q = c("joint", "task"),
                       normalise = c("state", "global"), task = NULL,
-                      reward_model = NULL, start = NULL,
+                      reward_model = NULL, start = NULL, person_data = NULL,
+                      person_formula = NULL, method = c("map", "marginal"),
                       control = rlpsy_control()) {
   call <- match.call()
   ctrl <- as_control(control)
@@ -162,14 +218,18 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
     q <- check_choice(q, c("joint", "task"), "q")
   }
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
+  method <- check_choice(method, c("map", "marginal"), "method")
   enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
     encode_decision_data(data, decision_columns(data, environment()), available)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
+  X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
-  run <- if (q == "task") run_fixed_q(prep$core, prep$enc, prep$state, ctrl) else
+  if (!is.null(X)) prep$state <- with_design(prep$state, X)
+  run <- if (q == "task") run_fixed_q(prep$core, prep$enc, prep$state, ctrl, method) else
+    if (method == "marginal") run_marginal(prep$core, prep$enc, prep$state, ctrl) else
     run_em(prep$core, prep$enc, prep$state, ctrl)
   build_fit(call, prep, run, ctrl)
 }
@@ -416,7 +476,9 @@ start_from <- function(st, start, enc, ctrl, spec) {
   }
   if (!is.null(enc$reward)) st$w <- NULL else st$w <- unname(unclass(start$w))
   if (is.matrix(st$w)) st$w[!enc$available] <- 0
-  if (is.character(ctrl$prior)) st$prior <- start$prior
+  if (is.character(ctrl$prior)) {
+    st$prior <- c(mu = start$prior[["mu"]], sigma = start$prior[["sigma"]])
+  }
   old <- match(enc$participants, names(start$z))
   st$z <- ifelse(is.na(old), st$prior[["mu"]], unname(start$z)[old])
   st
@@ -437,22 +499,20 @@ update_prior <- function(z, se) {
 #' Returns the state with z, prior and the last E-step.
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
-  estep_at <- function(prior) {
-    e <- core_estep(core, st$theta, st$z, prior[["mu"]], prior[["sigma"]],
+  estep_at <- function(s) {
+    e <- core_estep(core, st$theta, st$z, prior_mu(s), s$prior[["sigma"]],
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
     st$z <<- e$z
     e
   }
-  e <- estep_at(st$prior)
+  e <- estep_at(st)
   if (empirical) {
     tol <- ctrl$tol_z * 1e-2
-    to_p <- function(x) c(mu = x[1], sigma = exp(x[2]))
     map <- function(x) {
-      e <<- estep_at(to_p(x))
-      p <- update_prior(e$z, e$se)
-      c(p[["mu"]], log(p[["sigma"]]))
+      e <<- estep_at(set_prior_par(st, x))
+      prior_update(st, e$z, e$se^2)
     }
-    x0 <- c(st$prior[["mu"]], log(st$prior[["sigma"]]))
+    x0 <- prior_par(st)
     for (k in seq_len(200L)) {
       x1 <- map(x0)
       if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
@@ -462,25 +522,27 @@ estep_prior <- function(core, st, ctrl, empirical) {
       alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
       alpha <- min(-1, alpha)
       xs <- x0 - 2 * alpha * r + alpha^2 * v
-      x_new <- if (all(is.finite(xs)) && abs(xs[2]) < 50) map(xs) else x2
+      x_new <- if (all(is.finite(xs)) && abs(xs[length(xs)]) < 50) map(xs) else x2
       done <- max(abs(x_new - x0)) < tol
       x0 <- x_new
       if (done) break
     }
-    st$prior <- to_p(x0)
-    e <- estep_at(st$prior)
+    st <- set_prior_par(st, x0)
+    e <- estep_at(st)
   }
   st$estep <- e
   st
 }
 
 #' Q fixed at the task's values: only the betas and the prior are estimated
-#' (the two-stage approach).
+#' (the two-stage approach); with method = "marginal", by the marginal EM
+#' with no M-step on Q.
 #' @noRd
-run_fixed_q <- function(core, enc, st, ctrl) {
+run_fixed_q <- function(core, enc, st, ctrl, method = "map") {
+  if (method == "marginal") return(run_marginal(core, enc, st, ctrl, fixed_q = TRUE))
   t0 <- proc.time()[["elapsed"]]
   st <- estep_prior(core, st, ctrl, is.character(ctrl$prior))
-  obj <- core_objective(core, st$theta, st$w, st$z, st$prior[["mu"]],
+  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st),
                         st$prior[["sigma"]], ctrl$threads, FALSE)
   trace <- data.frame(t(c(iter = 1, obj$components, mu = st$prior[["mu"]],
                           sigma = st$prior[["sigma"]], max_dz = NA_real_,
@@ -509,14 +571,16 @@ run_em <- function(core, enc, st, ctrl) {
     t0 <- proc.time()[["elapsed"]]
     z_old <- st$z
     prior_old <- st$prior
+    coef_old <- st$coef
     st <- estep_prior(core, st, ctrl, empirical)
-    m <- core_mstep(core, st$theta, st$w, st$z, st$prior[["mu"]],
+    m <- core_mstep(core, st$theta, st$w, st$z, prior_mu(st),
                     st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
                     tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
     st$theta <- m$theta
     st$w <- m$w
     st$z <- m$estep$z
     max_dz <- max(abs(st$z - z_old))
+    prior_old <- c(prior_old, coef_old)
     comp <- m$components
     if (!is.finite(comp[["total"]])) {
       rlpsy_abort("The objective became non-finite at EM iteration ", it, " (",
@@ -532,7 +596,7 @@ run_em <- function(core, enc, st, ctrl) {
     pb$update(trace[[it]])
     # the M-step converged for a prior that no longer moves, and no z moved
     if (m$status == 0L && max_dz < ctrl$tol_z &&
-        max(abs(st$prior - prior_old)) < ctrl$tol_z) {
+        max(abs(c(st$prior, st$coef) - prior_old)) < ctrl$tol_z) {
       converged <- TRUE
       break
     }

@@ -61,6 +61,7 @@ print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) 
   cat("Prior:     log(beta) ~ N(mu = ", f(x$prior[["mu"]]), ", sigma = ",
       f(x$prior[["sigma"]]), "), ", if (x$prior_fixed) "fixed" else "empirical Bayes",
       "\n", sep = "")
+  print_person_model(x, f)  # latent regression, marginal fit: R/person.R
   invisible(x)
 }
 
@@ -608,6 +609,24 @@ select_participants <- function(parm, labels, arg = "parm") {
 #'
 #' With `type = "marginal"`, the likelihood with each \eqn{\log\beta_j}
 #' integrated over the fitted prior instead, from [rlpsy_marginal_loglik()].
+#' For a fit with `method = "marginal"` this is the default (see
+#' "Degrees of freedom").
+#'
+#' @section Degrees of freedom:
+#' Of a MAP fit (`type = "conditional"`): one \eqn{\beta_j} per participant
+#' plus the advantage's \eqn{\max(K_s - 2, 0)} per state with decisions, as
+#' above; Q's other entries, the learned reward and the prior are not
+#' counted. Of the marginal likelihood (`type = "marginal"`, and every
+#' `logLik()` of a marginal fit): every free parameter, the
+#' \eqn{\beta_j} integrated out: for a tabular Q, per state with decisions
+#' its \eqn{K_s} values less the centring and the per-state scale
+#' (\eqn{\max(K_s - 2, 0)}; with `normalise = "global"` one scale for all
+#' states, \eqn{\sum_s (K_s - 1) - 1}); for Q features, the number of
+#' parameters; for a learned reward, its free parameters (the (state,
+#' action) pairs with transitions for the default table); for the prior,
+#' 2 (\eqn{\mu, \sigma}) or the latent regression's coefficients plus 1
+#' (none when the prior is fixed). Q's per-state shifts and scale, which the
+#' penalties pin, are not counted: they do not change the likelihood.
 #'
 #' With `newdata`, the held-out log-likelihood of its decisions: the sum
 #' over its rows of log pi(a | s, beta) under the fitted task (or the new
@@ -646,6 +665,8 @@ logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
                              nodes = 21, newdata = NULL, features = NULL,
                              beta = NULL, ...) {
   check_dots_empty_rlpsy("logLik()", ...)
+  if (missing(type) && is.null(newdata) && identical(object$method, "marginal")) type <- "marginal"
+  if (missing(nodes) && !is.null(object$marginal)) nodes <- object$marginal$nodes
   type <- check_choice(type, c("conditional", "marginal"), "type")
   if (!is.null(newdata) || !is.null(features) || !is.null(beta)) {
     if (type == "marginal") {

@@ -159,9 +159,8 @@ rlpsy_scores <- function(fit, method = c("map", "eap", "plausible"), draws = 5,
 #'
 #' @inheritParams rlpsy_scores
 #' @return An object of class `logLik`: the marginal log-likelihood, with
-#'   attributes `df` (the advantage's degrees of freedom as in
-#'   [logLik.rlpsy_fit()], plus 2 for \eqn{\mu} and \eqn{\sigma} when the
-#'   prior was estimated; the \eqn{\beta_j} are integrated out), `nobs` (the
+#'   attributes `df` (every free parameter, the \eqn{\beta_j} integrated
+#'   out; see "Degrees of freedom" in [logLik.rlpsy_fit()]), `nobs` (the
 #'   number of decisions), `participant` (each participant's term, named)
 #'   and `nodes`. Every participant counts, identified or not.
 #' @section Errors and warnings: An error of class `rlpsy_error_input`
@@ -183,8 +182,7 @@ rlpsy_marginal_loglik <- function(fit, nodes = 21) {
   check_rlpsy_fit(fit)
   nodes <- check_count(nodes, "nodes", min = 1, max = 100)
   post <- person_posterior(fit, nodes)
-  df <- loglik_df(fit) - fit$data$n_participants + if (fit$prior_fixed) 0L else 2L
-  structure(sum(post$log_marginal), df = as.integer(df),
+  structure(sum(post$log_marginal), df = marginal_df(fit),
             nobs = fit$data$n_decisions,
             participant = stats::setNames(post$log_marginal, names(fit$z)),
             nodes = nodes, class = "logLik")
@@ -241,40 +239,26 @@ row_logsumexp <- function(X) {
   m + log(rowSums(exp(X - m)))
 }
 
-#' Each participant's posterior of z by adaptive Gauss-Hermite quadrature:
-#' z = m_j + s_j x at the rule's nodes x, with m_j the fit's posterior mode
-#' and s_j its standard error (the prior's mu and sigma where these are not
-#' finite), so that int exp(h(z)) dz = s sqrt(2 pi) E[exp(h(m + s X) +
-#' X^2 / 2)] with h the log posterior kernel l_j(z) + log N(z; mu, sigma^2).
-#' Returns the log marginal likelihood of every participant, and the
+#' Each participant's posterior of z by adaptive Gauss-Hermite quadrature
+#' (quadrature_posterior(), R/person.R) at the fit's Q, prior, modes and
+#' SEs. Returns the log marginal likelihood of every participant, and the
 #' posterior mean and variance, with the prior's (mu, sigma^2) for the
 #' participants whose beta is not identified; also what posterior_grid()
 #' needs.
 #' @noRd
 person_posterior <- function(fit, nodes) {
-  mu <- fit$prior[["mu"]]
   sigma <- fit$prior[["sigma"]]
-  gh <- gauss_hermite(nodes)
-  m <- unname(fit$z)
-  s <- unname(fit$se)
-  bad <- !is.finite(m) | !is.finite(s) | s <= 0
-  m[bad] <- mu
-  s[bad] <- sigma
   core <- fit_core(fit)
   Q <- fit_theta(fit)
-  Z <- m + outer(s, gh$x)
-  h <- core_person_grid(core, Q, Z, fit$control$threads) +
-    stats::dnorm(Z, mu, sigma, log = TRUE)
-  lw <- h + rep(log(gh$w) + gh$x^2 / 2, each = length(m))
-  lse <- row_logsumexp(lw)
-  p <- exp(lw - lse)
-  eap <- rowSums(p * Z)
-  v <- rowSums(p * (Z - eap)^2)
+  q <- quadrature_posterior(core, Q, fit$z, fit$se, fit_prior_mean(fit), sigma,
+                            nodes, fit$control$threads)
+  eap <- q$eap
+  v <- q$var
   ni <- fit$participants$status == "not_identified"
-  eap[ni] <- mu
+  eap[ni] <- q$mu[ni]
   v[ni] <- sigma^2
-  list(log_marginal = lse + log(s) + 0.5 * log(2 * pi), eap = eap, var = v,
-       mode = m, scale = s, mu = mu, sigma = sigma, not_identified = ni,
+  list(log_marginal = q$log_marginal, eap = eap, var = v,
+       mode = q$mode, scale = q$scale, mu = q$mu, sigma = sigma, not_identified = ni,
        core = core, Q = Q, threads = fit$control$threads)
 }
 
@@ -303,8 +287,8 @@ posterior_grid <- function(post, n = 501L, cut = 35) {
   ni <- post$not_identified
   lo <- post$mode - 10 * post$scale
   hi <- post$mode + 10 * post$scale
-  lo[ni] <- post$mu - 10 * post$sigma
-  hi[ni] <- post$mu + 10 * post$sigma
+  lo[ni] <- post$mu[ni] - 10 * post$sigma
+  hi[ni] <- post$mu[ni] + 10 * post$sigma
   todo <- !ni
   g <- list(z = matrix(NA_real_, J, n), lp = matrix(NA_real_, J, n))
   for (pass in seq_len(8L)) {
@@ -334,7 +318,7 @@ posterior_grid <- function(post, n = 501L, cut = 35) {
   }
   if (any(ni)) {
     g$z[ni, ] <- lo[ni] + outer(hi[ni] - lo[ni], seq(0, 1, length.out = n))
-    g$lp[ni, ] <- stats::dnorm(g$z[ni, ], post$mu, post$sigma, log = TRUE)
+    g$lp[ni, ] <- stats::dnorm(g$z[ni, ], post$mu[ni], post$sigma, log = TRUE)
   }
   dens <- exp(g$lp - apply(g$lp, 1L, max))
   dz <- (g$z[, n] - g$z[, 1L]) / (n - 1)
@@ -357,7 +341,7 @@ posterior_quantiles <- function(grid, u) {
   out <- matrix(NA_real_, J, ncol(u))
   for (j in seq_len(J)) {
     if (grid$prior[j]) {
-      out[j, ] <- stats::qnorm(u[j, ], grid$mu, grid$sigma)
+      out[j, ] <- stats::qnorm(u[j, ], grid$mu[j], grid$sigma)
       next
     }
     F <- grid$cdf[j, ]

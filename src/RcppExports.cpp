@@ -65,7 +65,7 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_objective
-List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, double mu, double sigma, int threads, bool gradient);
+List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, int threads, bool gradient);
 RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
@@ -73,7 +73,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
     Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
-    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
@@ -82,14 +82,14 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_estep
-List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
 RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
     Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z0(z0SEXP);
-    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
@@ -100,7 +100,7 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_mstep
-List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, double mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
+List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
 RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
@@ -108,7 +108,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
     Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
     Rcpp::traits::input_parameter< NumericVector >::type z(zSEXP);
-    Rcpp::traits::input_parameter< double >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type mu(muSEXP);
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< bool >::type profile(profileSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
@@ -118,6 +118,25 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type estep_iter(estep_iterSEXP);
     Rcpp::traits::input_parameter< double >::type estep_tol(estep_tolSEXP);
     rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_mstep_nodes
+List core_mstep_nodes(SEXP ptr, SEXP theta, SEXP w, IntegerVector node_off, NumericVector node_z, NumericVector node_w, int threads, int max_iter, double tol, bool reset_memory);
+RcppExport SEXP _rlpsy_core_mstep_nodes(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP node_offSEXP, SEXP node_zSEXP, SEXP node_wSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type w(wSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type node_off(node_offSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type node_z(node_zSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type node_w(node_wSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep_nodes(ptr, theta, w, node_off, node_z, node_w, threads, max_iter, tol, reset_memory));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -327,6 +346,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
     {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
     {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 13},
+    {"_rlpsy_core_mstep_nodes", (DL_FUNC) &_rlpsy_core_mstep_nodes, 10},
     {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},
     {"_rlpsy_core_q", (DL_FUNC) &_rlpsy_core_q, 2},
     {"_rlpsy_core_advantage", (DL_FUNC) &_rlpsy_core_advantage, 2},

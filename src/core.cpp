@@ -67,7 +67,7 @@ List core_info(SEXP ptr) {
 
 // [[Rcpp::export(rng = false)]]
 List core_objective(SEXP ptr, SEXP theta, SEXP w,
-                    NumericVector z, double mu, double sigma, int threads,
+                    NumericVector z, NumericVector mu, double sigma, int threads,
                     bool gradient) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
@@ -79,7 +79,7 @@ List core_objective(SEXP ptr, SEXP theta, SEXP w,
     m.set_beta(z.begin());
     rlpsy::Components c;
     m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
-    c.prior = m.prior(z.begin(), mu, sigma);
+    c.prior = m.prior(z.begin(), prior_means(mu, m.data().J).data(), sigma);
     c.total += c.prior;
     List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
     if (gradient) {
@@ -92,7 +92,7 @@ List core_objective(SEXP ptr, SEXP theta, SEXP w,
 }
 
 // [[Rcpp::export(rng = false)]]
-List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu,
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
                 double sigma, int threads, int max_iter, double tol,
                 Nullable<IntegerVector> active = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
@@ -115,11 +115,53 @@ List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu,
         act.push_back(j);
       }
     }
+    const std::vector<double> mus = prior_means(mu, d.J);
     rlpsy::EStepResult r = rlpsy::estep(d, m.A().data(), m.amax().data(),
-                                        z0.begin(), mu, sigma, opt, run, act);
+                                        z0.begin(), mus.data(), sigma, opt, run, act);
     return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
                         _["iter"] = r.iter, _["status"] = r.status);
   });
+}
+
+// L-BFGS on x = [theta, w] from x for an objective `eval(x, g)` (g null: the
+// value only) at the current person nodes: the preconditioner from the
+// curvature at x and those nodes, then the minimisation with the L-BFGS
+// memory kept across M-steps. Returns the record; x is the minimiser.
+template <class Eval>
+rlpsy::LbfgsResult mstep_lbfgs(Core* core, Eigen::VectorXd& x, int max_iter,
+                               double tol, bool reset_memory, Eval eval) {
+  rlpsy::Model& m = core->model;
+  if (reset_memory) core->memory.clear();
+  core->memory.hinv.resize(m.n_params());
+  m.curvature_inverse(x.data(), core->memory.hinv.data());
+  core->memory.precond = nullptr;
+  // Bellman-dominated curvature (observed reward): the tuple-based
+  // preconditioner instead of the diagonal
+  if (!m.learned_reward() &&
+      m.bellman_precond_setup(x.data(), core->memory.hinv.data())) {
+    core->memory.precond = [&m](const Eigen::VectorXd& in, Eigen::VectorXd& out) {
+      m.bellman_precond_apply(in.data(), out.data());
+    };
+  }
+  rlpsy::LbfgsOptions opt;
+  opt.max_iter = max_iter;
+  opt.tol = tol;
+  auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
+    return eval(xx, gg.data());
+  };
+  return rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
+}
+
+// The result of an M-step as R sees it.
+inline List mstep_result(const rlpsy::Model& m, const Eigen::VectorXd& x,
+                         const rlpsy::Components& c, const rlpsy::LbfgsResult& r) {
+  return List::create(
+      _["theta"] = params_out(m, x.data(), true),
+      _["w"] = m.learned_reward() ? RObject(params_out(m, x.data() + m.n_q(), false))
+                                  : RObject(R_NilValue),
+      _["value"] = c.total, _["components"] = components_of(c),
+      _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
+      _["decrement"] = r.decrement);
 }
 
 // The M-step: L-BFGS on theta = [Q, w] from (Q, w). With profile = FALSE,
@@ -129,11 +171,12 @@ List core_estep(SEXP ptr, SEXP theta, NumericVector z0, double mu,
 // theta (warm-started from the previous evaluation's z), and by the envelope
 // theorem dJ*/dtheta is dJ/dtheta at z*(theta), so L-BFGS sees the coupling
 // between Q and the betas and converges superlinearly where EM crawls.
-// Returns theta, the E-step at the returned theta (profile only), the
-// components there and the L-BFGS record.
+// mu: one prior mean, or one per participant. Returns theta, the E-step at
+// the returned theta (profile only), the components there and the L-BFGS
+// record.
 // [[Rcpp::export(rng = false)]]
 List core_mstep(SEXP ptr, SEXP theta, SEXP w,
-                NumericVector z, double mu, double sigma, bool profile,
+                NumericVector z, NumericVector mu, double sigma, bool profile,
                 int threads, int max_iter, double tol, bool reset_memory,
                 int estep_iter = 100, double estep_tol = 1e-8) {
   return rlpsy_glue::with_interrupts([&]() -> List {
@@ -141,25 +184,11 @@ List core_mstep(SEXP ptr, SEXP theta, SEXP w,
     rlpsy::Model& m = core->model;
     const rlpsy::Data& d = m.data();
     if (z.size() != d.J) stop("internal: z has the wrong length");
-    if (reset_memory) core->memory.clear();
+    const std::vector<double> mus = prior_means(mu, d.J);
     Eigen::VectorXd x = pack(m, theta, w);
     ParallelRunner run = core->runner(threads);
     std::vector<double> zcur(z.begin(), z.end());
     m.set_beta(zcur.data());
-    core->memory.hinv.resize(m.n_params());
-    m.curvature_inverse(x.data(), core->memory.hinv.data());
-    core->memory.precond = nullptr;
-    // Bellman-dominated curvature (observed reward): the tuple-based
-    // preconditioner instead of the diagonal
-    if (!m.learned_reward() &&
-        m.bellman_precond_setup(x.data(), core->memory.hinv.data())) {
-      core->memory.precond = [&m](const Eigen::VectorXd& in, Eigen::VectorXd& out) {
-        m.bellman_precond_apply(in.data(), out.data());
-      };
-    }
-    rlpsy::LbfgsOptions opt;
-    opt.max_iter = max_iter;
-    opt.tol = tol;
     rlpsy::EStepOptions eopt;
     eopt.max_iter = estep_iter;
     eopt.tol = estep_tol;
@@ -172,36 +201,61 @@ List core_mstep(SEXP ptr, SEXP theta, SEXP w,
       last_x = xx;
       if (profile) {
         m.advantage(xx.data(), run);
-        e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(), mu,
-                         sigma, eopt, run);
+        e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(),
+                         mus.data(), sigma, eopt, run);
         zcur = e.z;
         m.set_beta(zcur.data());
       }
       double f = m.value_grad(xx.data(), gg, run, &c);
       if (profile) {
-        c.prior = m.prior(zcur.data(), mu, sigma);
+        c.prior = m.prior(zcur.data(), mus.data(), sigma);
         c.total += c.prior;
         f = c.total;
       }
       return f;
     };
-    auto fg = [&](const Eigen::VectorXd& xx, Eigen::VectorXd& gg) {
-      return eval(xx, gg.data());
-    };
-    rlpsy::LbfgsResult r = rlpsy::lbfgs_minimize(fg, x, core->memory, opt);
+    rlpsy::LbfgsResult r = mstep_lbfgs(core, x, max_iter, tol, reset_memory, eval);
     if (last_x != x) eval(x, nullptr);
-    List out = List::create(
-        _["theta"] = params_out(m, x.data(), true),
-        _["w"] = m.learned_reward() ? RObject(params_out(m, x.data() + m.n_q(), false))
-                                    : RObject(R_NilValue),
-        _["value"] = c.total, _["components"] = components_of(c),
-        _["iter"] = r.iter, _["n_eval"] = r.n_eval, _["status"] = r.status,
-        _["decrement"] = r.decrement);
+    List out = mstep_result(m, x, c, r);
     if (profile)
       out["estep"] = List::create(_["z"] = e.z, _["se"] = e.se,
                                   _["loglik"] = e.loglik, _["iter"] = e.iter,
                                   _["status"] = e.status);
     return out;
+  });
+}
+
+// The M-step of the marginal (quadrature) EM: L-BFGS on theta = [Q, w]
+// minimising sum_j sum_g w_g * (behaviour of j at beta = exp(z_g)) plus the
+// penalties, with the person nodes fixed: participant j's nodes are
+// [node_off[j], node_off[j+1]) of node_z and node_w (adaptive Gauss-Hermite
+// nodes with normalised posterior weights). The prior does not depend on
+// theta and is left out (components: prior = 0).
+// [[Rcpp::export(rng = false)]]
+List core_mstep_nodes(SEXP ptr, SEXP theta, SEXP w, IntegerVector node_off,
+                      NumericVector node_z, NumericVector node_w, int threads,
+                      int max_iter, double tol, bool reset_memory) {
+  return rlpsy_glue::with_interrupts([&]() -> List {
+    Core* core = core_of(ptr);
+    rlpsy::Model& m = core->model;
+    const int J = m.data().J;
+    if (node_off.size() != J + 1 || node_off[0] != 0 ||
+        node_z.size() != node_off[J] || node_w.size() != node_off[J])
+      stop("internal: the person nodes do not match the participants");
+    for (int j = 0; j < J; ++j)
+      if (node_off[j + 1] < node_off[j]) stop("internal: node offsets must not decrease");
+    Eigen::VectorXd x = pack(m, theta, w);
+    ParallelRunner run = core->runner(threads);
+    m.set_nodes(node_off.begin(), node_z.begin(), node_w.begin());
+    rlpsy::Components c;
+    Eigen::VectorXd last_x;
+    auto eval = [&](const Eigen::VectorXd& xx, double* gg) {
+      last_x = xx;
+      return m.value_grad(xx.data(), gg, run, &c);
+    };
+    rlpsy::LbfgsResult r = mstep_lbfgs(core, x, max_iter, tol, reset_memory, eval);
+    if (last_x != x) eval(x, nullptr);
+    return mstep_result(m, x, c, r);
   });
 }
 

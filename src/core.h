@@ -181,6 +181,13 @@ inline NumericVector components_of(const rlpsy::Components& c) {
       _["prior"] = c.prior);
 }
 
+// The prior means of the participants: one mu recycled, or one per
+// participant (a latent regression's x_j' Gamma).
+inline std::vector<double> prior_means(const NumericVector& mu, int J) {
+  if (mu.size() == 1) return std::vector<double>(J, mu[0]);
+  if (mu.size() != J) stop("internal: mu must have length 1 or one per participant");
+  return std::vector<double>(mu.begin(), mu.end());
+}
 
 }  // namespace rlpsy_glue
 

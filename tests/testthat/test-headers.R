@@ -31,8 +31,9 @@ test_that("the core headers compile and run without the R glue", {
     '  rlpsy::Settings set; set.gamma = 0.9; set.tau = 1; set.lambda_bell = 2;',
     '  rlpsy::Model m(rlpsy::compress(raw, rlpsy::Runner(), 2), set);',
     '  double theta[] = {0.3, -0.2, 0.1, 0.4}, z[] = {0.1, -0.3, 0.5}, g[4];',
+    '  double mu[] = {0.2, 0.2, 0.2};',
     '  m.set_beta(z);',
-    '  double f = m.value_grad(theta, g, rlpsy::Runner(), nullptr) + m.prior(z, 0.2, 0.8);',
+    '  double f = m.value_grad(theta, g, rlpsy::Runner(), nullptr) + m.prior(z, mu, 0.8);',
     '  std::printf("%.17g\\n", f);',
     '  return 0;',
     '}'), src)

@@ -49,10 +49,11 @@ inline double advantage_row(const double* Q, const uint8_t* av, int K, int Ks,
   return rho;
 }
 
-// The prior term of J: sum_j (z_j - mu)^2 / (2 sigma^2).
-inline double prior_term(const double* z, int J, double mu, double sigma) {
+// The prior term of J: sum_j (z_j - mu_j)^2 / (2 sigma^2), mu_j the
+// participant's prior mean.
+inline double prior_term(const double* z, int J, const double* mu, double sigma) {
   double p = 0.0;
-  for (int j = 0; j < J; ++j) p += (z[j] - mu) * (z[j] - mu);
+  for (int j = 0; j < J; ++j) p += (z[j] - mu[j]) * (z[j] - mu[j]);
   return p / (2.0 * sigma * sigma);
 }
 

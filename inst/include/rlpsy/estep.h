@@ -2,7 +2,9 @@
 //
 // With the advantage A fixed (spec 5.1 and 6.2, DESIGN.md section 1):
 //   l_j(z) = beta T_j - sum_u n_u log sum_a exp(beta A(s_u, a))
-//            - (z - mu)^2 / (2 sigma^2),          beta = exp(z),
+//            - (z - mu_j)^2 / (2 sigma^2),        beta = exp(z),
+// (mu_j the participant's prior mean: one mu for all, or x_j' Gamma under a
+// latent regression; written mu below),
 //   T_j = sum over j's decisions of A(s_t, a_t),
 //   g = beta S1 - (z - mu) / sigma^2,   S1 = T_j - sum_u n_u E_p[A(s_u, .)],
 //   H = beta S1 - beta^2 sum_u n_u Var_p[A(s_u, .)] - 1 / sigma^2,
@@ -162,9 +164,9 @@ inline void estep_one(const Data& data, const double* A, const double* amax,
 
 // E-step for the participants in `active` (all when it is empty), in
 // parallel; each writes only its own slot. Inactive participants keep z0
-// and get se = NaN, iter = 0.
+// and get se = NaN, iter = 0. mu[j] is participant j's prior mean.
 inline EStepResult estep(const Data& d, const double* A, const double* amax,
-                         const double* z0, double mu, double sigma,
+                         const double* z0, const double* mu, double sigma,
                          const EStepOptions& opt, const Runner& run,
                          const std::vector<int>& active = {}) {
   EStepResult out;
@@ -177,7 +179,7 @@ inline EStepResult estep(const Data& d, const double* A, const double* amax,
   run(n, 16, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const int j = active.empty() ? static_cast<int>(i) : active[i];
-      estep_one(d, A, amax, j, z0[j], mu, sigma, opt, out);
+      estep_one(d, A, amax, j, z0[j], mu[j], sigma, opt, out);
     }
   });
   return out;

@@ -349,8 +349,8 @@ class Model {
     }
   }
 
-  // Prior term sum_j (z_j - mu)^2 / (2 sigma^2).
-  double prior(const double* z, double mu, double sigma) const {
+  // Prior term sum_j (z_j - mu_j)^2 / (2 sigma^2).
+  double prior(const double* z, const double* mu, double sigma) const {
     return prior_term(z, d_.J, mu, sigma);
   }
 

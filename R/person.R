@@ -1,0 +1,410 @@
+# The person model (issue 13): the latent regression of z = log beta on
+# person covariates, and the marginal-likelihood fit (EM over adaptive
+# Gauss-Hermite nodes with posterior weights, the M-step on the core's
+# person nodes). DESIGN.md section 1 ("person weights are the seam").
+
+# --- latent regression: the design ------------------------------------------------
+
+#' The latent regression's design matrix: one row per participant of `enc`
+#' (in the fit's order), from `person_data` keyed by the participant column
+#' of the fit's data, and the one-sided `person_formula`. NULL without a
+#' formula.
+#' @noRd
+person_design <- function(enc, person_data, person_formula) {
+  if (is.null(person_formula)) {
+    if (!is.null(person_data)) {
+      rlpsy_abort("`person_data` is given but `person_formula` is not; give ",
+                  "`person_formula = ~ x1 + x2` to regress log(beta) on ",
+                  "person covariates.")
+    }
+    return(NULL)
+  }
+  if (!inherits(person_formula, "formula") || length(person_formula) != 2L) {
+    rlpsy_abort("`person_formula` must be a one-sided formula such as ~ x1 + x2, ",
+                "not ", describe_type(person_formula), ".")
+  }
+  if (!is.data.frame(person_data)) {
+    rlpsy_abort("`person_formula` needs `person_data`: a data frame with one row ",
+                "per participant; got ", describe_type(person_data), ".")
+  }
+  key <- enc$columns$participant
+  if (is.null(key)) key <- "participant"
+  if (!key %in% names(person_data)) {
+    rlpsy_abort("`person_data` has no column \"", key, "\" (the participant ",
+                "column of the fit's data) to key its rows by; its columns are ",
+                show_values(names(person_data)), ".")
+  }
+  vars <- all.vars(person_formula)
+  unknown <- setdiff(vars, names(person_data))
+  if (length(unknown)) {
+    rlpsy_abort("`person_formula` uses ", if (length(unknown) > 1L) "columns " else
+                "the column ", show_values(unknown), " that `person_data` does ",
+                "not have; its columns are ", show_values(names(person_data)), ".")
+  }
+  ids <- as.character(person_data[[key]])
+  dup <- unique(ids[duplicated(ids)])
+  if (length(dup)) {
+    rlpsy_abort("`person_data` must have one row per participant, but ",
+                if (length(dup) > 1L) "participants " else "participant ",
+                show_values(dup), " appear", if (length(dup) == 1L) "s",
+                " more than once in column \"", key, "\".")
+  }
+  parts <- as.character(enc$participants)
+  rows <- match(parts, ids)
+  if (anyNA(rows)) {
+    miss <- parts[is.na(rows)]
+    rlpsy_abort("`person_data` lacks ", length(miss), " participant",
+                if (length(miss) > 1L) "s", " of the data: ", show_values(miss),
+                " (matched by column \"", key, "\").")
+  }
+  pd <- person_data[rows, vars, drop = FALSE]
+  for (v in vars) {
+    x <- pd[[v]]
+    bad <- if (is.numeric(x)) !is.finite(x) else is.na(x)
+    if (any(bad)) {
+      rlpsy_abort("The covariate \"", v, "\" of `person_data` is missing or not ",
+                  "finite for ", if (sum(bad) > 1L) "participants " else
+                  "participant ", show_values(parts[bad]), ".")
+    }
+  }
+  X <- stats::model.matrix(person_formula, stats::model.frame(person_formula, pd))
+  rownames(X) <- parts
+  if (qr(X)$rank < ncol(X) || nrow(X) <= ncol(X)) {
+    rlpsy_abort("The latent regression's design (`person_formula` on ",
+                "`person_data`) has ", ncol(X), " columns and rank ", qr(X)$rank,
+                " for ", nrow(X), " participants: it needs full column rank and ",
+                "more participants than columns.")
+  }
+  attr(X, "formula") <- person_formula
+  X
+}
+
+#' The fit's state with the latent regression's design: X, its QR and the
+#' starting Gamma (the least-squares fit of the starting prior mean)
+#' @noRd
+with_design <- function(st, X) {
+  st$X <- X
+  st$Xqr <- qr(X)
+  st$coef <- stats::setNames(qr.coef(st$Xqr, rep(st$prior[["mu"]], nrow(X))),
+                             colnames(X))
+  st
+}
+
+#' Check the latent regression against the prior setting
+#' @noRd
+check_person_prior <- function(X, ctrl) {
+  if (!is.null(X) && !is.character(ctrl$prior)) {
+    rlpsy_abort("A latent regression (`person_formula`) estimates the prior of ",
+                "log(beta), so it needs prior = \"empirical\" in rlpsy_control(), ",
+                "not a fixed prior.")
+  }
+  invisible(X)
+}
+
+#' The prior mean of every participant's z under the state of a fit: mu, or
+#' X Gamma under a latent regression
+#' @noRd
+prior_mu <- function(st) {
+  if (is.null(st$X)) st$prior[["mu"]] else drop(st$X %*% st$coef)
+}
+
+#' The prior's parameters as the vector the EB fixed point iterates on:
+#' c(mu, log sigma), or c(Gamma, log sigma) under a latent regression
+#' @noRd
+prior_par <- function(st) {
+  c(if (is.null(st$X)) st$prior[["mu"]] else st$coef, log(st$prior[["sigma"]]))
+}
+
+#' The state with the prior set from prior_par()'s vector x
+#' @noRd
+set_prior_par <- function(st, x) {
+  p <- length(x)
+  if (is.null(st$X)) {
+    st$prior <- c(mu = x[1], sigma = exp(x[2]))
+  } else {
+    st$coef <- stats::setNames(x[-p], colnames(st$X))
+    st$prior <- c(mu = mean(drop(st$X %*% st$coef)), sigma = exp(x[p]))
+  }
+  st
+}
+
+#' The empirical-Bayes (normal prior) update from posterior means `m` and
+#' variances `v` of z, as prior_par()'s vector: mu = mean(m), or the least
+#' squares Gamma of m on X; sigma^2 = mean((m - X Gamma)^2 + v). With the
+#' MAP's modes and squared SEs this is the Laplace EM step; with the
+#' quadrature's posterior means and variances the exact marginal-ML one.
+#' @noRd
+prior_update <- function(st, m, v) {
+  if (is.null(st$X)) {
+    p <- update_prior(m, sqrt(v))
+    return(c(p[["mu"]], log(p[["sigma"]])))
+  }
+  coef <- qr.coef(st$Xqr, m)
+  c(coef, 0.5 * log(mean((m - drop(st$X %*% coef))^2 + v)))
+}
+
+#' The latent regression's coefficients with standard errors: Gamma solves
+#' the weighted normal equations of the final EB step, and its covariance is
+#' sigma^2 (X' R X)^-1 with R = diag(r_j), r_j = 1 - v_j / sigma^2 clamped to
+#' [0, 1] (v_j the posterior variance of z_j): the inverse information of
+#' Gamma in the normal approximation z_j_hat ~ N(x_j' Gamma, sigma^2 + s_j^2)
+#' of the unshrunk estimates (s_j their likelihood SE), since
+#' 1 / (sigma^2 + s_j^2) = r_j / sigma^2. It is conditional on Q, as the
+#' other standard errors of the fit.
+#' @noRd
+person_coefficients <- function(st, v) {
+  sigma <- st$prior[["sigma"]]
+  r <- pmin(pmax(1 - v / sigma^2, 0), 1)
+  r[!is.finite(r)] <- 0
+  info <- crossprod(st$X, r * st$X) / sigma^2
+  vc <- tryCatch(solve(info), error = function(e) {
+    matrix(NA_real_, ncol(st$X), ncol(st$X))
+  })
+  dimnames(vc) <- list(colnames(st$X), colnames(st$X))
+  list(coefficients = matrix(st$coef, ncol = 1L,
+                             dimnames = list(colnames(st$X), "log_beta")),
+       vcov = vc)
+}
+
+#' fit$prior of a latent regression: list(mu = mean prior mean, sigma =
+#' residual SD, coefficients = terms x 1 matrix, vcov, se, mean = the
+#' participants' prior means x_j' Gamma, formula)
+#' @noRd
+person_prior <- function(st, v, enc) {
+  co <- person_coefficients(st, v)
+  list(mu = st$prior[["mu"]], sigma = st$prior[["sigma"]],
+       coefficients = co$coefficients, vcov = co$vcov,
+       se = stats::setNames(sqrt(diag(co$vcov)), colnames(st$X)),
+       mean = stats::setNames(prior_mu(st), enc$participants),
+       formula = attr(st$X, "formula"))
+}
+
+#' The prior mean of every participant's z in a fit (length J)
+#' @noRd
+fit_prior_mean <- function(fit) {
+  if (is.list(fit$prior)) return(unname(fit$prior$mean))
+  rep(fit$prior[["mu"]], fit$data$n_participants)
+}
+
+# --- quadrature posterior -----------------------------------------------------------
+
+#' Every participant's posterior of z by adaptive Gauss-Hermite quadrature at
+#' theta: nodes z = m_j + s_j x at the rule's nodes x, with m_j the posterior
+#' mode and s_j its standard error (the prior's mean and sigma where these
+#' are not finite), so that int exp(h(z)) dz = s sqrt(2 pi) E[exp(h(m + s X) +
+#' X^2 / 2)] with h the log posterior kernel l_j(z) + log N(z; mu_j, sigma^2).
+#' @return list(Z = J x G nodes, p = normalised posterior weights,
+#'   log_marginal, eap, var, mode, scale)
+#' @noRd
+quadrature_posterior <- function(core, theta, mode, se, mu, sigma, nodes, threads) {
+  gh <- gauss_hermite(nodes)
+  m <- unname(mode)
+  s <- unname(se)
+  mu <- rep_len(mu, length(m))
+  bad <- !is.finite(m) | !is.finite(s) | s <= 0
+  m[bad] <- mu[bad]
+  s[bad] <- sigma
+  Z <- m + outer(s, gh$x)
+  quadrature_weights(list(Z = Z, l = core_person_grid(core, theta, Z, threads),
+                          lrule = rep(log(gh$w) + gh$x^2 / 2, each = length(m)) +
+                            log(s) + 0.5 * log(2 * pi),
+                          mode = m, scale = s), mu, sigma)
+}
+
+#' The posterior weights, log marginal likelihoods, means and variances on
+#' fixed nodes q$Z with behaviour log-likelihoods q$l, for the prior
+#' N(mu, sigma^2) (mu of length 1 or J)
+#' @noRd
+quadrature_weights <- function(q, mu, sigma) {
+  lw <- q$l + stats::dnorm(q$Z, mu, sigma, log = TRUE) + q$lrule
+  lse <- row_logsumexp(lw)
+  q$p <- exp(lw - lse)
+  q$log_marginal <- lse
+  q$eap <- rowSums(q$p * q$Z)
+  q$var <- rowSums(q$p * (q$Z - q$eap)^2)
+  q$mu <- rep_len(mu, nrow(q$Z))
+  q
+}
+
+#' The prior's M-step on fixed nodes: the EM of the prior alone (weights,
+#' then the marginal-ML update) with the nodes and their log-likelihoods
+#' fixed, iterated to its fixed point (each step increases the fixed-node
+#' marginal likelihood), from the state st; returns the state and the
+#' quadrature at the new prior.
+#' @noRd
+prior_mstep <- function(st, q, tol, max_iter = 500L) {
+  for (k in seq_len(max_iter)) {
+    x0 <- prior_par(st)
+    st <- set_prior_par(st, prior_update(st, q$eap, q$var))
+    q <- quadrature_weights(q, prior_mu(st), st$prior[["sigma"]])
+    if (max(abs(prior_par(st) - x0)) < tol) break
+  }
+  list(state = st, q = q)
+}
+
+# --- the marginal fit ---------------------------------------------------------------
+
+#' The marginal-likelihood fit: EM for L_beh-mix plus the penalties, from
+#' the MAP fit. Each iteration: (E) at the current theta and prior, every
+#' participant's posterior over z on adaptive Gauss-Hermite nodes with
+#' normalised weights w_jg; (M) the prior's marginal-ML update (mu =
+#' sum_jg w z / J, sigma^2 = sum_jg w (z - mu)^2 / J, or the regression
+#' version) and L-BFGS on theta for sum_jg w_jg * behaviour_j(e^z_jg) +
+#' penalties with the nodes fixed (core_mstep_nodes). For fixed nodes this is
+#' an exact EM for the quadrature's marginal objective, so the objective
+#' -sum_j log L_j + penalties does not increase (the nodes re-adapt each
+#' iteration, which changes it by the quadrature error only). Converged when
+#' the M-step converged and neither any posterior mean nor the prior moved
+#' more than `tol_z`.
+#' @noRd
+run_marginal <- function(core, enc, st, ctrl, fixed_q = FALSE) {
+  t_map <- proc.time()[["elapsed"]]
+  map <- if (fixed_q) list(state = estep_prior(core, st, ctrl, is.character(ctrl$prior)),
+                           iterations = 1L) else run_em(core, enc, st, ctrl)
+  st <- map$state
+  t_map <- proc.time()[["elapsed"]] - t_map
+  empirical <- is.character(ctrl$prior)
+  tol_abs <- ctrl$tol * max(1, enc$n_decisions)
+  J <- enc$n_participants
+  G <- ctrl$quad_nodes
+  off <- as.integer(seq.int(0L, J * G, by = G))
+  estep <- function(st, penalty) {
+    e <- core_estep(core, st$theta, st$z, prior_mu(st), st$prior[["sigma"]],
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
+    q <- quadrature_posterior(core, st$theta, e$z, e$se, prior_mu(st),
+                              st$prior[["sigma"]], G, ctrl$threads)
+    q$estep <- e
+    q$penalty <- penalty
+    q$objective <- -sum(q$log_marginal) + penalty
+    q
+  }
+  obj0 <- core_objective(core, st$theta, st$w, st$z, prior_mu(st),
+                         st$prior[["sigma"]], ctrl$threads, FALSE)$components
+  q <- estep(st, obj0[["total"]] - obj0[["behaviour"]] - obj0[["prior"]])
+  trace <- list(c(iter = 0, total = q$objective, loglik = sum(q$log_marginal),
+                  penalty = q$penalty, mu = st$prior[["mu"]],
+                  sigma = st$prior[["sigma"]], max_dz = NA_real_, mstep_iter = 0,
+                  mstep_evals = 0, mstep_status = 0, decrement = 0, time = t_map))
+  converged <- FALSE
+  it <- 0L
+  for (it in seq_len(ctrl$max_iter)) {
+    t0 <- proc.time()[["elapsed"]]
+    st$z <- q$estep$z
+    par_old <- prior_par(st)
+    eap_old <- q$eap
+    if (empirical) {
+      pm <- prior_mstep(st, q, ctrl$tol_z * 1e-2)
+      st <- pm$state
+      q <- pm$q
+    }
+    w <- t(q$p)
+    w[w < 1e-10] <- 0  # negligible nodes: skipped by the core
+    m <- if (fixed_q) list(iter = 0L, n_eval = 0L, status = 0L, decrement = 0) else
+      core_mstep_nodes(core, st$theta, st$w, off, as.vector(t(q$Z)), as.vector(w),
+                       ctrl$threads, ctrl$mstep_iter, tol_abs, FALSE)
+    if (!fixed_q) {
+      st$theta <- m$theta
+      st$w <- m$w
+    }
+    q_new <- estep(st, if (fixed_q) q$penalty else
+      m$components[["total"]] - m$components[["behaviour"]])
+    if (!is.finite(q_new$objective)) {
+      rlpsy_abort("The marginal objective became non-finite at EM iteration ", it,
+                  "; rescale the reward, or use a smaller `tau` or smaller ",
+                  "penalty weights.", class = "numerical")
+    }
+    max_dz <- max(abs(q_new$eap - eap_old))
+    d_prior <- max(abs(prior_par(st) - par_old))
+    q <- q_new
+    trace[[it + 1L]] <- c(iter = it, total = q$objective,
+                          loglik = sum(q$log_marginal), penalty = q$penalty,
+                          mu = st$prior[["mu"]], sigma = st$prior[["sigma"]],
+                          max_dz = max_dz, mstep_iter = m$iter,
+                          mstep_evals = m$n_eval, mstep_status = m$status,
+                          decrement = m$decrement,
+                          time = proc.time()[["elapsed"]] - t0)
+    if (m$status == 0L && max_dz < ctrl$tol_z && d_prior < ctrl$tol_z) {
+      converged <- TRUE
+      break
+    }
+  }
+  st$z <- q$estep$z
+  st$estep <- q$estep
+  list(state = st, estep = q$estep, trace = as.data.frame(do.call(rbind, trace)),
+       converged = converged, iterations = it,
+       marginal = list(loglik = sum(q$log_marginal),
+                       participant = q$log_marginal, eap = q$eap,
+                       eap_sd = sqrt(q$var), objective = q$objective,
+                       penalty = q$penalty, nodes = G, map_iterations = map$iterations))
+}
+
+#' The person-model parts of a fit object: the latent regression's prior,
+#' the marginal fit's EAP scores and marginal log-likelihood, and the method.
+#' @noRd
+person_fit_parts <- function(fit, run, enc) {
+  st <- run$state
+  fit$method <- if (is.null(run$marginal)) "map" else "marginal"
+  if (!is.null(run$marginal)) {
+    mg <- run$marginal
+    fit$eap <- stats::setNames(mg$eap, enc$participants)
+    fit$eap_sd <- stats::setNames(mg$eap_sd, enc$participants)
+    fit$marginal <- mg[c("loglik", "objective", "penalty", "nodes",
+                         "map_iterations")]
+    fit$marginal$participant <- stats::setNames(mg$participant, enc$participants)
+  }
+  if (!is.null(st$X)) {
+    v <- if (is.null(run$marginal)) run$estep$se^2 else run$marginal$eap_sd^2
+    fit$prior <- person_prior(st, v, enc)
+    fit$person_design <- st$X
+  }
+  fit
+}
+
+#' Degrees of freedom of a fit's marginal likelihood: every free parameter.
+#' Tabular Q: per visited state, its K_s available actions less the
+#' centring and, with per-state normalisation, the scale (max(K_s - 2, 0));
+#' with global normalisation one scale for all (sum (K_s - 1) - 1). Q
+#' features: length(theta). A learned reward: its free parameters (the
+#' (state, action) pairs with transitions for the default table, else
+#' length(w)). The prior: 2 (mu, sigma), or the regression's coefficients
+#' + 1; none when fixed. The beta_j are integrated out.
+#' @noRd
+marginal_df <- function(fit) {
+  d <- fit$data
+  visited <- tabulate(d$state + 1L, d$n_states) > 0L
+  k <- rowSums(d$available)[visited]
+  q_df <- if (!is.null(fit$q_model) && fit$q_model$type != "table") {
+    length(fit$theta)
+  } else if (identical(fit$normalise, "global")) {
+    max(sum(pmax(k - 1, 0)) - 1, 0)
+  } else {
+    sum(pmax(k - 2, 0))
+  }
+  w_df <- if (is.null(fit$w)) 0 else if (is.matrix(fit$w)) {
+    taken <- tabulate(d$action * d$n_states + d$state + 1L, d$n_states * d$n_actions) > 0L
+    sum(matrix(taken, d$n_states, d$n_actions) & d$available)
+  } else length(fit$w)
+  prior_df <- if (fit$prior_fixed) 0 else if (is.list(fit$prior))
+    nrow(fit$prior$coefficients) + 1 else 2
+  as.integer(q_df + w_df + prior_df)
+}
+
+#' The print() lines of the person model: the latent regression's
+#' coefficients and the marginal fit's log-likelihood (nothing for a plain
+#' MAP fit)
+#' @noRd
+print_person_model <- function(x, f) {
+  if (is.list(x$prior)) {
+    co <- x$prior$coefficients[, 1L]
+    cat("           mu = x'Gamma (latent regression ",
+        paste(deparse(x$prior$formula), collapse = " "), "): ",
+        paste0(names(co), " ", f(co), " (SE ", f(x$prior$se), ")", collapse = ", "),
+        "; sigma is the residual SD\n", sep = "")
+  }
+  if (identical(x$method, "marginal")) {
+    cat("Marginal:  log-likelihood ", f(x$marginal$loglik), " (", x$marginal$nodes,
+        " adaptive Gauss-Hermite nodes per participant); fit$eap holds the ",
+        "posterior means\n", sep = "")
+  }
+  invisible(x)
+}
