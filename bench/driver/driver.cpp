@@ -277,8 +277,9 @@ struct Core {
   rlpsy::EStepResult estep(const std::vector<double>& z0, const rlpsy::Runner& run) {
     model.advantage(theta.data(), run);
     rlpsy::EStepOptions opt;  // max_iter 100, tol 1e-8 (rlpsy_control)
+    const std::vector<double> mu(z0.size(), 0.0);
     return rlpsy::estep(model.data(), model.A().data(), model.amax().data(),
-                        z0.data(), 0.0, 1.0, opt, run);
+                        z0.data(), mu.data(), 1.0, opt, run);
   }
   // fix beta = exp(z) for the objective (not timed)
   void set_beta(const std::vector<double>& z) { model.set_beta(z.data()); }
