@@ -73,16 +73,17 @@ test_that("a fit of 10^7 decisions stops within a fraction of a second", {
   expect_false(is.na(delay))
   expect_lt(delay, 3)
   # during one long M-step (a single call of the core)
-  spec <- list(gamma = 0.9, tau = 1, normalise = "state")
-  settings <- rlpsy:::core_settings(ctrl, spec, learned = FALSE, unit = 1)
-  st <- rlpsy:::initial_state(enc, ctrl, NULL, NULL)
-  core <- rlpsy:::core_new(enc, settings)
+  spec <- rlpsy:::model_spec(enc, "joint", "state", NULL, 0.9, 1)
+  spec$q_model <- rlpsy_q_table()
+  prep <- rlpsy:::prepare_fit(enc, spec, ctrl, NULL)
+  core <- prep$core
+  st <- prep$state
   delay <- time_to_interrupt(
-    rlpsy:::core_mstep(core, st$Q, st$w, st$z, 0, 1, TRUE, 2L, 10000L, 0, TRUE),
+    rlpsy:::core_mstep(core, st$theta, st$w, st$z, 0, 1, TRUE, 2L, 10000L, 0, TRUE),
     after = 1)
   expect_false(is.na(delay))
   expect_lt(delay, 3)
   # and the core still works
-  e <- rlpsy:::core_estep(core, st$Q, st$z, 0, 1, 2L, 100L, 1e-8)
+  e <- rlpsy:::core_estep(core, st$theta, st$z, 0, 1, 2L, 100L, 1e-8)
   expect_true(all(is.finite(e$z)))
 })
