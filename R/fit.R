@@ -203,7 +203,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
                       normalise = c("state", "global"), task = NULL,
                       reward_model = NULL, start = NULL, person_data = NULL,
                       person_formula = NULL, method = c("map", "marginal"),
-                      control = rlpsy_control()) {
+                      dimension = NULL, control = rlpsy_control()) {
   call <- match.call()
   ctrl <- as_control(control)
   if (missing(gamma)) rlpsy_abort("`gamma` is missing; give the discount factor in [0, 1).")
@@ -221,10 +221,14 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   method <- check_choice(method, c("map", "marginal"), "method")
   enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
     encode_decision_data(data, decision_columns(data, environment()), available)
+  dim_col <- resolve_column(substitute(dimension), function() dimension,
+                            if (is.data.frame(data)) names(data))
+  enc <- dimension_encoding(enc, data, dim_col)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
   X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
+  check_dimension_use(enc, X, method, start)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   if (!is.null(X)) prep$state <- with_design(prep$state, X)
@@ -438,6 +442,11 @@ initial_state <- function(enc, ctrl, task_Q, start, core, spec, params) {
              },
              z = numeric(enc$n_participants), prior = prior)
   if (!is.null(start)) st <- start_from(st, start, enc, ctrl, spec)
+  if (n_dimensions(enc) > 1L) {
+    st$D <- n_dimensions(enc)
+    st$z <- rep(prior[["mu"]], enc$n_participants * st$D)
+    st$prior <- mvn_prior_start(prior, enc$dimensions)
+  }
   st
 }
 
@@ -499,6 +508,7 @@ update_prior <- function(z, se) {
 #' Returns the state with z, prior and the last E-step.
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
+  if (!is.null(st$D)) return(estep_prior_mvn(core, st, ctrl, empirical))
   estep_at <- function(s) {
     e <- core_estep(core, st$theta, st$z, prior_mu(s), s$prior[["sigma"]],
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
@@ -507,31 +517,39 @@ estep_prior <- function(core, st, ctrl, empirical) {
   }
   e <- estep_at(st)
   if (empirical) {
-    tol <- ctrl$tol_z * 1e-2
     map <- function(x) {
       e <<- estep_at(set_prior_par(st, x))
       prior_update(st, e$z, e$se^2)
     }
-    x0 <- prior_par(st)
-    for (k in seq_len(200L)) {
-      x1 <- map(x0)
-      if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
-      x2 <- map(x1)
-      r <- x1 - x0
-      v <- x2 - x1 - r
-      alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
-      alpha <- min(-1, alpha)
-      xs <- x0 - 2 * alpha * r + alpha^2 * v
-      x_new <- if (all(is.finite(xs)) && abs(xs[length(xs)]) < 50) map(xs) else x2
-      done <- max(abs(x_new - x0)) < tol
-      x0 <- x_new
-      if (done) break
-    }
-    st <- set_prior_par(st, x0)
+    ok <- function(xs) all(is.finite(xs)) && abs(xs[length(xs)]) < 50
+    st <- set_prior_par(st, squarem_fixed_point(map, prior_par(st),
+                                                ctrl$tol_z * 1e-2, ok))
     e <- estep_at(st)
   }
   st$estep <- e
   st
+}
+
+#' The fixed point of `map` from x0 by SQUAREM (Varadhan and Roland 2008),
+#' at most 200 cycles; `ok(xs)` says whether an extrapolated point may be
+#' used (else the plain second step is).
+#' @noRd
+squarem_fixed_point <- function(map, x0, tol, ok) {
+  for (k in seq_len(200L)) {
+    x1 <- map(x0)
+    if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
+    x2 <- map(x1)
+    r <- x1 - x0
+    v <- x2 - x1 - r
+    alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
+    alpha <- min(-1, alpha)
+    xs <- x0 - 2 * alpha * r + alpha^2 * v
+    x_new <- if (ok(xs)) map(xs) else x2
+    done <- max(abs(x_new - x0)) < tol
+    x0 <- x_new
+    if (done) break
+  }
+  x0
 }
 
 #' Q fixed at the task's values: only the betas and the prior are estimated
@@ -543,9 +561,8 @@ run_fixed_q <- function(core, enc, st, ctrl, method = "map") {
   t0 <- proc.time()[["elapsed"]]
   st <- estep_prior(core, st, ctrl, is.character(ctrl$prior))
   obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st),
-                        st$prior[["sigma"]], ctrl$threads, FALSE)
-  trace <- data.frame(t(c(iter = 1, obj$components, mu = st$prior[["mu"]],
-                          sigma = st$prior[["sigma"]], max_dz = NA_real_,
+                        prior_sigma(st), ctrl$threads, FALSE, prior_prec(st))
+  trace <- data.frame(t(c(iter = 1, obj$components, trace_prior(st), max_dz = NA_real_,
                           mstep_iter = 0, mstep_evals = 0, mstep_status = 0,
                           decrement = 0, time = proc.time()[["elapsed"]] - t0)))
   list(state = st, estep = st$estep, trace = trace, converged = TRUE,
@@ -570,17 +587,16 @@ run_em <- function(core, enc, st, ctrl) {
   for (it in seq_len(ctrl$max_iter)) {
     t0 <- proc.time()[["elapsed"]]
     z_old <- st$z
-    prior_old <- st$prior
-    coef_old <- st$coef
+    prior_old <- prior_vector(st)
     st <- estep_prior(core, st, ctrl, empirical)
     m <- core_mstep(core, st$theta, st$w, st$z, prior_mu(st),
-                    st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
-                    tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
+                    prior_sigma(st), TRUE, ctrl$threads, ctrl$mstep_iter,
+                    tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol,
+                    prior_prec(st))
     st$theta <- m$theta
     st$w <- m$w
     st$z <- m$estep$z
     max_dz <- max(abs(st$z - z_old))
-    prior_old <- c(prior_old, coef_old)
     comp <- m$components
     if (!is.finite(comp[["total"]])) {
       rlpsy_abort("The objective became non-finite at EM iteration ", it, " (",
@@ -588,15 +604,14 @@ run_em <- function(core, enc, st, ctrl) {
                   "); rescale the reward, or use a smaller `tau` or smaller ",
                   "penalty weights.", class = "numerical")
     }
-    trace[[it]] <- c(iter = it, comp, mu = st$prior[["mu"]],
-                     sigma = st$prior[["sigma"]], max_dz = max_dz,
+    trace[[it]] <- c(iter = it, comp, trace_prior(st), max_dz = max_dz,
                      mstep_iter = m$iter, mstep_evals = m$n_eval,
                      mstep_status = m$status, decrement = m$decrement,
                      time = proc.time()[["elapsed"]] - t0)
     pb$update(trace[[it]])
     # the M-step converged for a prior that no longer moves, and no z moved
     if (m$status == 0L && max_dz < ctrl$tol_z &&
-        max(abs(c(st$prior, st$coef) - prior_old)) < ctrl$tol_z) {
+        max(abs(prior_vector(st) - prior_old)) < ctrl$tol_z) {
       converged <- TRUE
       break
     }

@@ -65,8 +65,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_objective
-List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, int threads, bool gradient);
-RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
+List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, int threads, bool gradient, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -77,7 +77,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, theta, w, z, mu, sigma, threads, gradient));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, theta, w, z, mu, sigma, threads, gradient, prec));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -99,9 +100,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// core_estep_mvn
+List core_estep_mvn(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, NumericMatrix prec, int threads, int max_iter, double tol);
+RcppExport SEXP _rlpsy_core_estep_mvn(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP precSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type z0(z0SEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type prec(precSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_estep_mvn(ptr, theta, z0, mu, prec, threads, max_iter, tol));
+    return rcpp_result_gen;
+END_RCPP
+}
 // core_mstep
-List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
-RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
+List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -117,7 +135,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
     Rcpp::traits::input_parameter< int >::type estep_iter(estep_iterSEXP);
     Rcpp::traits::input_parameter< double >::type estep_tol(estep_tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol, prec));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -343,9 +362,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 3},
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
-    {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
+    {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 9},
     {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
-    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 13},
+    {"_rlpsy_core_estep_mvn", (DL_FUNC) &_rlpsy_core_estep_mvn, 8},
+    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 14},
     {"_rlpsy_core_mstep_nodes", (DL_FUNC) &_rlpsy_core_mstep_nodes, 10},
     {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},
     {"_rlpsy_core_q", (DL_FUNC) &_rlpsy_core_q, 2},
