@@ -52,6 +52,17 @@ dimension_encoding <- function(enc, data, column) {
   enc
 }
 
+#' An rlpsy_data object given as `data` (e.g. a fit's `fit$data`) without
+#' the dimension codes a fit with `dimension` added: the dimension comes
+#' from the `dimension` argument only
+#' @noRd
+strip_dimension <- function(enc) {
+  if (is.null(enc$dimensions)) return(enc)
+  enc$dimension <- enc$dimensions <- NULL
+  enc$columns$dimension <- NULL
+  enc
+}
+
 #' The number of dimensions of an encoding or fit state (1 without)
 #' @noRd
 n_dimensions <- function(enc) if (is.null(enc$dimensions)) 1L else length(enc$dimensions)
@@ -98,8 +109,8 @@ check_dimension_use <- function(enc, X, method, start) {
 #' @noRd
 check_one_dimension <- function(fit, what) {
   if (n_dimensions(fit$data) > 1L) {
-    rlpsy_abort(what, " does not yet support fits with several dimensions of ",
-                "beta (`dimension` in rlpsy_fit()).", class = "unsupported")
+    rlpsy_abort(what, ": not yet available for fits with several dimensions ",
+                "of beta (`dimension` in rlpsy_fit()).", class = "unsupported")
   }
   invisible(fit)
 }

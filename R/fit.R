@@ -219,7 +219,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   }
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
   method <- check_choice(method, c("map", "marginal"), "method")
-  enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
+  enc <- if (inherits(data, "rlpsy_data")) strip_dimension(check_encoding(data)) else
     encode_decision_data(data, decision_columns(data, environment()), available)
   dim_col <- resolve_column(substitute(dimension), function() dimension,
                             if (is.data.frame(data)) names(data))

@@ -399,7 +399,7 @@ marginal_df <- function(fit) {
 #' MAP fit)
 #' @noRd
 print_person_model <- function(x, f) {
-  if (is.list(x$prior)) {
+  if (is.list(x$prior) && !is.null(x$prior$coefficients)) {
     co <- x$prior$coefficients[, 1L]
     cat("           mu = x'Gamma (latent regression ",
         paste(deparse(x$prior$formula), collapse = " "), "): ",

@@ -141,6 +141,9 @@ cor_validity.rlpsy_fit <- function(fit, criterion,
   method <- check_choice(method, c("pearson", "spearman"), "method")
   scale <- check_choice(scale, c("beta", "log"), "scale")
   scores <- stats::coef(fit, type = if (scale == "log") "log" else "beta")
+  if (is.matrix(scores)) {
+    return(validity_dims(scores, criterion, method, conf.level, scale, by, column))
+  }
   validity_compute(scores, criterion, method, conf.level, scale, by, column,
                    what = "The scores `coef(fit)`")
 }
@@ -165,6 +168,19 @@ cor_validity.default <- function(fit, criterion,
 }
 
 # ---- computation -----------------------------------------------------------
+
+#' cor_validity() of a fit with several dimensions of beta: one row per
+#' dimension (the columns of as.data.frame() of an rlpsy_validity, after
+#' `dimension`)
+#' @noRd
+validity_dims <- function(scores, criterion, method, conf.level, scale, by, column) {
+  rows <- lapply(colnames(scores), function(d) {
+    v <- validity_compute(scores[, d], criterion, method, conf.level, scale, by,
+                          column, what = paste0("The scores `coef(fit)[, \"", d, "\"]`"))
+    cbind(dimension = d, as.data.frame(v), stringsAsFactors = FALSE)
+  })
+  do.call(rbind, rows)
+}
 
 #' Match scores with the criterion and compute the correlation
 #' @param scores named numeric vector, already on the requested scale.
