@@ -25,12 +25,8 @@ core_objective <- function(ptr, theta, w, z, mu, sigma, threads, gradient, prec 
     .Call(`_rlpsy_core_objective`, ptr, theta, w, z, mu, sigma, threads, gradient, prec)
 }
 
-core_estep <- function(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active = NULL) {
-    .Call(`_rlpsy_core_estep`, ptr, theta, z0, mu, sigma, threads, max_iter, tol, active)
-}
-
-core_estep_mvn <- function(ptr, theta, z0, mu, prec, threads, max_iter, tol) {
-    .Call(`_rlpsy_core_estep_mvn`, ptr, theta, z0, mu, prec, threads, max_iter, tol)
+core_estep <- function(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active = NULL, prec = NULL) {
+    .Call(`_rlpsy_core_estep`, ptr, theta, z0, mu, sigma, threads, max_iter, tol, active, prec)
 }
 
 core_mstep <- function(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8, prec = NULL) {

@@ -157,7 +157,14 @@ mvn_update <- function(e, D) {
   V <- matrix(rowMeans(matrix(e$cov, D * D)), D, D, byrow = TRUE)
   Sigma <- crossprod(R) / nrow(Z) + V
   Sigma <- (Sigma + t(Sigma)) / 2
-  L <- t(chol(Sigma))
+  # dimensions that measure the same thing make Sigma (nearly) singular:
+  # keep it positive definite with the smallest ridge that does
+  ridge <- 0
+  repeat {
+    L <- tryCatch(t(chol(Sigma + diag(ridge, D))), error = function(e) NULL)
+    if (!is.null(L)) break
+    ridge <- max(2 * ridge, 1e-10 * mean(diag(Sigma)))
+  }
   c(mu, log(diag(L)), L[lower.tri(L)])
 }
 
@@ -167,9 +174,9 @@ mvn_update <- function(e, D) {
 estep_prior_mvn <- function(core, st, ctrl, empirical) {
   D <- length(st$prior$mu)
   estep_at <- function(p) {
-    e <- core_estep_mvn(core, st$theta, st$z, rep(p$mu, length(st$z) / D),
-                        solve(p$Sigma), ctrl$threads, ctrl$estep_iter,
-                        ctrl$estep_tol)
+    e <- core_estep(core, st$theta, st$z, rep(p$mu, length(st$z) / D), 1,
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, NULL,
+                    solve(p$Sigma))
     st$z <<- e$z
     e
   }

@@ -12,7 +12,6 @@ estep_status_labels <- c("converged", "max_iter", "non_finite", "stalled")
 build_fit <- function(call, prep, run, ctrl) {
   enc <- prep$enc
   core <- prep$core
-  settings <- prep$settings
   st <- run$state
   e <- run$estep
   labs <- list(state = enc$states, action = enc$actions)
@@ -38,14 +37,26 @@ build_fit <- function(call, prep, run, ctrl) {
     n_decisions = n_j, loglik = e$loglik + prior_j, iter = e$iter,
     status = status, stringsAsFactors = FALSE, row.names = NULL
   )
-  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), prior[["sigma"]],
-                        ctrl$threads, FALSE)
+  head <- list(call = compact_call(call), beta = exp(z), z = z, se = se,
+               prior = prior, prior_fixed = !is.character(ctrl$prior))
+  finish_fit(fit_object(head, prep, run, ctrl, Q, theta, w, participants),
+             prep, run, not_identified)
+}
+
+#' The fit object: `head` (call, scores, prior), then Q and the rest, in
+#' the order every fit has
+#' @noRd
+fit_object <- function(head, prep, run, ctrl, Q, theta, w, participants) {
+  enc <- prep$enc
+  core <- prep$core
+  st <- run$state
+  settings <- prep$settings
+  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), prior_sigma(st),
+                        ctrl$threads, FALSE, prior_prec(st))
   A <- core_advantage(core, st$theta)
   A[!enc$available] <- 0
-  dimnames(A) <- labs
-  fit <- list(
-    call = compact_call(call), beta = exp(z), z = z, se = se, prior = prior,
-    prior_fixed = !is.character(ctrl$prior),
+  dimnames(A) <- dimnames(Q)
+  c(head, list(
     Q = Q, theta = theta, w = w, reward = learned_reward(core, w, enc),
     advantage = A, value = soft_value(Q, enc$available, settings$tau),
     q_model = prep$spec$q_model, reward_model = prep$spec$reward_model,
@@ -55,8 +66,7 @@ build_fit <- function(call, prep, run, ctrl) {
     gamma = settings$gamma, tau = settings$tau, q = prep$spec$q,
     normalise = prep$spec$normalise, task = prep$spec$task,
     settings = settings, control = ctrl, data = enc, core = core
-  )
-  finish_fit(fit, prep, run, not_identified)
+  ))
 }
 
 #' The last stage of build_fit(): person-model parts, diagnostics, class
@@ -101,28 +111,11 @@ build_fit_dims <- function(call, prep, run, ctrl, Q, theta, w) {
     n_decisions = diff(pairs$offsets), loglik = rep(e$loglik, each = D),
     iter = rep(e$iter, each = D), status = status, stringsAsFactors = FALSE,
     row.names = NULL)
-  core <- prep$core
-  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), 1,
-                        ctrl$threads, FALSE, prior_prec(st))
-  A <- core_advantage(core, st$theta)
-  A[!enc$available] <- 0
-  dimnames(A) <- dimnames(Q)
-  settings <- prep$settings
-  fit <- list(
-    call = compact_call(call), beta = exp(z), z = z, se = se, prior = st$prior,
-    prior_fixed = !is.character(ctrl$prior), dimensions = enc$dimensions,
-    posterior_cov = cov,
-    Q = Q, theta = theta, w = w, reward = learned_reward(core, w, enc),
-    advantage = A, value = soft_value(Q, enc$available, settings$tau),
-    q_model = prep$spec$q_model, reward_model = prep$spec$reward_model,
-    params = prep$params,
-    participants = participants, objective = obj$components,
-    trace = run$trace, converged = run$converged, iterations = run$iterations,
-    gamma = settings$gamma, tau = settings$tau, q = prep$spec$q,
-    normalise = prep$spec$normalise, task = prep$spec$task,
-    settings = settings, control = ctrl, data = enc, core = core
-  )
-  finish_fit(fit, prep, run, not_identified)
+  head <- list(call = compact_call(call), beta = exp(z), z = z, se = se,
+               prior = st$prior, prior_fixed = !is.character(ctrl$prior),
+               dimensions = enc$dimensions, posterior_cov = cov)
+  finish_fit(fit_object(head, prep, run, ctrl, Q, theta, w, participants),
+             prep, run, not_identified)
 }
 
 #' The call of a fit with every argument that is not a symbol, a small

@@ -106,6 +106,45 @@
 #' `fit$marginal` holds the marginal log-likelihood and objective;
 #' [logLik()] returns the marginal log-likelihood, which [anova()] compares.
 #'
+#' @section Several temperatures per person:
+#' `dimension` names a column of `data` (character or factor) that assigns
+#' each decision to one of D dimensions of \eqn{\beta} (e.g. exploring vs
+#' stopping, or the item or task of a multi-task log). Participant j then
+#' has \eqn{z_j = \log\beta_j \in R^D}, decisions of dimension d follow
+#' \eqn{\mathrm{softmax}(\beta_{jd} A(s, \cdot))}, and the prior is
+#' multivariate normal, \eqn{z_j \sim N(\mu, \Sigma)}, with the
+#' empirical-Bayes update \eqn{\mu = \mathrm{mean}(\hat z_j)},
+#' \eqn{\Sigma = \mathrm{mean}((\hat z_j - \mu)(\hat z_j - \mu)' + V_j)}
+#' (\eqn{V_j} the posterior covariance, the inverse of minus the D x D
+#' Hessian of the log posterior at the mode), iterated with the E-step.
+#' The E-step is a D-dimensional safeguarded Newton per participant (the
+#' always negative definite Fisher-type Hessian where the exact one is not,
+#' capped steps halved until the log posterior increases), inside every
+#' evaluation of the profiled M-step as for one dimension. Standard errors
+#' are the square roots of the diagonal of \eqn{V_j}. The dimension must be
+#' known before the choice (state, phase, item, time), never the action
+#' taken: splitting decisions by the chosen action conditions on the
+#' outcome and biases both betas (the action and next-state columns are
+#' refused). Labels are sorted (factor levels in their order); a column
+#' with one value gives exactly the fit without `dimension`. A participant
+#' without decisions in some dimension is allowed: that \eqn{z_{jd}} is
+#' informed by the prior only (the conditional mean given the participant's
+#' other dimensions) and its status is `"not_identified"`. With D > 1,
+#' `fit$z`, `fit$se` and `fit$beta` are participants x dimensions
+#' matrices, `fit$dimensions` holds the labels, `fit$posterior_cov` the
+#' participants x D x D posterior covariances, `fit$prior` is `list(mu =
+#' named vector, Sigma = named D x D matrix)` (a fixed `prior` c(mu, sigma)
+#' of [rlpsy_control()] means \eqn{N(\mu 1, \sigma^2 I)}), and
+#' `fit$participants` has one row per participant and dimension (column
+#' `dimension`; its `loglik` is the participant's log posterior, all
+#' dimensions together). [coef()], [confint()], `predict(type = "beta")`,
+#' [tidy()], [cor_validity()] and `rlpsy_reliability(method = "model")`
+#' work per dimension; latent regression, `method = "marginal"`, `start`,
+#' scoring new data, the EAP/plausible scores, split-half reliability,
+#' bootstrap intervals, cross-validation, [rlpsy_fit_stats()] and the beta
+#' plots do not support D > 1 yet and stop with an error of class
+#' `rlpsy_error_input` or `rlpsy_error_unsupported`.
+#'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by
 #'   [rlpsy_data()] (then the column arguments are ignored).
@@ -148,6 +187,10 @@
 #'   \eqn{z_j} are estimated jointly with Q (the profiled objective above);
 #'   `"marginal"`: Q and the prior maximise the marginal likelihood, each
 #'   \eqn{z_j} integrated over its prior; see "Marginal likelihood".
+#' @param dimension `NULL` (default: one beta per participant), or the
+#'   name of a column of `data` (a string or a bare name), character or
+#'   factor, assigning each decision to a dimension of beta; see "Several
+#'   temperatures per person". Needs `data` as a data frame.
 #' @param control an [rlpsy_control()] object or a list of its settings.
 #' @return An object of class `rlpsy_fit`, a list with, among others,
 #'   `beta`, `z` and `se` (named by participant; SE of \eqn{z}), `prior`
@@ -196,6 +239,14 @@
 #'                   done = done, reward = reward, gamma = 0.9, tau = 0.05,
 #'                   control = rlpsy_control(threads = 1))
 #' all.equal(coef(fit), coef(fit2))
+#' # two temperatures: decisions in odd and in even states
+#' d <- rlpsy_example
+#' d$parity <- ifelse(as.integer(factor(d$state)) %% 2 == 1, "odd", "even")
+#' fit3 <- rlpsy_fit(d, participant, state, action, next_state, done = done,
+#'                   reward = reward, gamma = 0.9, tau = 0.05,
+#'                   dimension = parity, control = rlpsy_control(threads = 1))
+#' head(coef(fit3))
+#' fit3$prior
 #' @export
 rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,

@@ -405,7 +405,12 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   names(b) <- c("Min.", "1st Qu.", "Median", "3rd Qu.", "Max.")
   txt <- utils::capture.output(print.default(b, quote = FALSE, right = TRUE))
   cat(paste0("  ", txt), sep = "\n")
-  cat("  log(beta) ~ ", prior_text(x$prior, f), "\n\n", sep = "")
+  if (!is.list(x$prior) || is.null(x$prior$Sigma)) {
+    cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
+        "\n\n", sep = "")
+  } else {
+    cat("  log(beta) ~ ", prior_text(x$prior, f), "\n\n", sep = "")
+  }
   cat("Reliability of log(beta):\n")
   cat("  model (conditional on Q): ", if (length(x$reliability) > 1L)
     paste(names(x$reliability), f(x$reliability), sep = " ", collapse = ", ") else
@@ -493,7 +498,12 @@ print_table <- function(m, digits) {
 #'   matrix with one row per selected participant (row names: participant
 #'   labels) and two columns, the lower and upper limits of \eqn{\beta_j},
 #'   named as in [stats::confint()] (`"2.5 %"`, `"97.5 %"` for the default
-#'   level).
+#'   level). With several dimensions of beta (`dimension` in [rlpsy_fit()]):
+#'   `coef()` is a participants x dimensions matrix, and `confint()` has
+#'   one row per selected participant and dimension, named
+#'   `"participant:dimension"` (participant-major, as lme4 names grouped
+#'   terms); `parm` selects participants; `method = "boot"` is not
+#'   available (class `rlpsy_error_unsupported`).
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when
 #'   `type` or `method` is not one of the allowed values (for example
 #'   `method = "profile"`: only `"wald"` and `"boot"` exist), when `R` or

@@ -36,7 +36,11 @@
 #'   `participant`, `beta`, `z`, `se` (SE of `z`), `lower`, `upper` (the
 #'   interval for \eqn{\beta} at `level`, as in [confint.rlpsy_fit()]),
 #'   `n_decisions` and `status` (the E-step status: `converged`,
-#'   `max_iter`, `non_finite` or `stalled`).
+#'   `max_iter`, `non_finite` or `stalled`). With several dimensions of
+#'   beta (`dimension` in [rlpsy_fit()]), one row per participant and
+#'   dimension, with a `dimension` column after `participant`; scoring
+#'   `newdata` (and `"prob"`/`"action"` for `newdata` without `beta`) is not
+#'   available for such fits yet (class `rlpsy_error_unsupported`).
 #' * `"q"`: the fitted \eqn{Q}, a states x actions matrix labelled by state
 #'   and action; `NA` for unavailable actions.
 #' * `"advantage"`: the identified advantage \eqn{A} (per state centred and

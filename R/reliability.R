@@ -78,6 +78,10 @@
 #'   split, `r`, the half-length correlation of each split, and `dropped`,
 #'   the participants with fewer than 2 decisions) and `fit_key` (identifies
 #'   the fit, so that [summary.rlpsy_fit()] can check that it belongs to it).
+#'   With several dimensions of beta (`dimension` in [rlpsy_fit()]) only
+#'   `method = "model"` is available: one `"model"` row per dimension, with
+#'   a `dimension` column (the split-half and EAP figures stop with an
+#'   error of class `rlpsy_error_unsupported`).
 #'   `print()` returns `x` invisibly.
 #' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) and name the

@@ -65,7 +65,11 @@ generics::augment
 #'   `"response"`; see [residuals.rlpsy_fit()].
 #' @param ... not used: any other argument is an error.
 #' @return A data frame (plain `data.frame`; it prints as a tibble once
-#'   converted with `tibble::as_tibble()`).
+#'   converted with `tibble::as_tibble()`). With several dimensions of beta
+#'   (`dimension` in [rlpsy_fit()]), `tidy()` has a `dimension` column (one
+#'   row per participant and dimension), `tidy(effects = "prior")` the terms
+#'   `mu[d]`, `sigma[d]` and `cor[d1,d2]`, and `glance()` gives `NA` for
+#'   `mu`, `sigma` and `reliability`.
 #' @section Errors and warnings: An error of class `rlpsy_error_input` for
 #'   a bad `effects`, `scale`, `conf.level` or `type.residuals`, a `data`
 #'   whose number of rows is not the number of fitted decisions, both

@@ -58,7 +58,10 @@
 #' @param row.names `NULL` or the row name of the one-row data frame.
 #' @param optional ignored (present for consistency with [as.data.frame()]).
 #'
-#' @return `cor_validity()` returns an object of class `"rlpsy_validity"`, a
+#' @return `cor_validity()` on a fit with several dimensions of beta
+#'   (`dimension` in [rlpsy_fit()]) returns a data frame with one row per
+#'   dimension: `dimension` and the columns of `as.data.frame()` of an
+#'   `rlpsy_validity`. Otherwise an object of class `"rlpsy_validity"`, a
 #'   list with
 #'   * `estimate`: the correlation (Pearson \eqn{r} or Spearman
 #'     \eqn{r_s});

@@ -83,8 +83,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_estep
-List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
-RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -96,24 +96,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< Nullable<IntegerVector> >::type active(activeSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active));
-    return rcpp_result_gen;
-END_RCPP
-}
-// core_estep_mvn
-List core_estep_mvn(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, NumericMatrix prec, int threads, int max_iter, double tol);
-RcppExport SEXP _rlpsy_core_estep_mvn(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP precSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
-    Rcpp::traits::input_parameter< NumericVector >::type z0(z0SEXP);
-    Rcpp::traits::input_parameter< NumericVector >::type mu(muSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type prec(precSEXP);
-    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
-    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_estep_mvn(ptr, theta, z0, mu, prec, threads, max_iter, tol));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active, prec));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -363,8 +347,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
     {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 9},
-    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
-    {"_rlpsy_core_estep_mvn", (DL_FUNC) &_rlpsy_core_estep_mvn, 8},
+    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 10},
     {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 14},
     {"_rlpsy_core_mstep_nodes", (DL_FUNC) &_rlpsy_core_mstep_nodes, 10},
     {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},

@@ -98,10 +98,19 @@ List core_objective(SEXP ptr, SEXP theta, SEXP w,
   });
 }
 
+// The E-step at theta (estep in estep.h) for the participants `active`
+// (0-based; all when NULL), prior N(mu_j, sigma^2). With `prec` (the D x D
+// prior precision Sigma^-1), the E-step with D temperatures per
+// participant instead (estep_mvn): the core's pseudo-participant j * D + d
+// holds participant j's decisions of dimension d, z0 and mu are J*D in that
+// order (mu may have length 1), sigma and active are unused, and the
+// result adds cov (J*D*D: each participant's posterior covariance (-H)^-1,
+// row-major), with loglik, iter and status per participant (J).
 // [[Rcpp::export(rng = false)]]
 List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
                 double sigma, int threads, int max_iter, double tol,
-                Nullable<IntegerVector> active = R_NilValue) {
+                Nullable<IntegerVector> active = R_NilValue,
+                Nullable<NumericMatrix> prec = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
     rlpsy::Model& m = core->model;
@@ -114,6 +123,13 @@ List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
     rlpsy::EStepOptions opt;
     opt.max_iter = max_iter;
     opt.tol = tol;
+    if (prec.isNotNull()) {
+      const std::vector<double> P = precision_of(prec, d.J);
+      const int D = NumericMatrix(prec.get()).nrow();
+      return estep_mvn_list(rlpsy::estep_mvn(d, m.A().data(), m.amax().data(), D,
+                                             z0.begin(), prior_means(mu, d.J).data(),
+                                             P.data(), opt, run));
+    }
     std::vector<int> act;
     if (active.isNotNull()) {
       IntegerVector a(active.get());
@@ -127,36 +143,6 @@ List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
                                         z0.begin(), mus.data(), sigma, opt, run, act);
     return List::create(_["z"] = r.z, _["se"] = r.se, _["loglik"] = r.loglik,
                         _["iter"] = r.iter, _["status"] = r.status);
-  });
-}
-
-// The E-step with D temperatures per participant (estep_mvn in estep.h): the
-// core's pseudo-participant j * D + d holds participant j's decisions of
-// dimension d. z0, mu: J*D in that order (mu may have length 1); prec: the
-// D x D prior precision Sigma^-1. Returns z, se (J*D), cov (J*D*D: each
-// participant's posterior covariance (-H)^-1, row-major), loglik, iter,
-// status (J).
-// [[Rcpp::export(rng = false)]]
-List core_estep_mvn(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
-                    NumericMatrix prec, int threads, int max_iter, double tol) {
-  return rlpsy_glue::with_interrupts([&]() -> List {
-    Core* core = core_of(ptr);
-    rlpsy::Model& m = core->model;
-    const rlpsy::Data& d = m.data();
-    if (z0.size() != d.J) stop("internal: z0 has the wrong length");
-    const std::vector<double> P = precision_of(prec, d.J);
-    const int D = prec.nrow();
-    std::vector<double> th(m.n_q());
-    params_in(m, theta, true, th.data());
-    ParallelRunner run = core->runner(threads);
-    m.advantage(th.data(), run);
-    rlpsy::EStepOptions opt;
-    opt.max_iter = max_iter;
-    opt.tol = tol;
-    const std::vector<double> mus = prior_means(mu, d.J);
-    rlpsy::EStepMvnResult r = rlpsy::estep_mvn(d, m.A().data(), m.amax().data(), D,
-                                               z0.begin(), mus.data(), P.data(), opt, run);
-    return estep_mvn_list(r);
   });
 }
 
