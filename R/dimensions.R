@@ -49,7 +49,30 @@ dimension_encoding <- function(enc, data, column) {
   enc$dimension <- match(as.character(x), labels)[enc$row] - 1L
   enc$dimensions <- labels
   enc$columns$dimension <- column
+  warn_action_dimension(enc)
   enc
+}
+
+#' Warn when the dimension looks like a function of the action taken: in
+#' the states where several dimensions occur (at least 20 decisions there),
+#' every (state, action) pair has a single dimension. Splitting decisions by
+#' the chosen action conditions on the outcome and biases both betas
+#' (DESIGN.md section 7).
+#' @noRd
+warn_action_dimension <- function(enc) {
+  n_dim <- tapply(enc$dimension, enc$state, function(v) length(unique(v)))
+  mixed <- enc$state %in% as.integer(names(n_dim)[n_dim > 1L])
+  if (sum(mixed) < 20L) return(invisible())
+  sa <- enc$state[mixed] * enc$n_actions + enc$action[mixed]
+  per_pair <- tapply(enc$dimension[mixed], sa, function(v) length(unique(v)))
+  if (all(per_pair == 1L)) {
+    rlpsy_warn("The `dimension` column \"", enc$columns$dimension, "\" looks like a ",
+               "function of the action taken: in the states where several ",
+               "dimensions occur, each action always has the same dimension. A ",
+               "dimension must be known before the choice (state, phase, item); ",
+               "splitting decisions by the chosen action biases both betas.",
+               class = "dimension")
+  }
 }
 
 #' An rlpsy_data object given as `data` (e.g. a fit's `fit$data`) without

@@ -125,7 +125,9 @@
 #' known before the choice (state, phase, item, time), never the action
 #' taken: splitting decisions by the chosen action conditions on the
 #' outcome and biases both betas (the action and next-state columns are
-#' refused). Labels are sorted (factor levels in their order); a column
+#' refused, and a column under which every (state, action) pair of the
+#' states with several dimensions has one dimension warns, class
+#' `rlpsy_warning_dimension`). Labels are sorted (factor levels in their order); a column
 #' with one value gives exactly the fit without `dimension`. A participant
 #' without decisions in some dimension is allowed: that \eqn{z_{jd}} is
 #' informed by the prior only (the conditional mean given the participant's

@@ -251,7 +251,8 @@ coef.summary.rlpsy_fit <- function(object, ...) {
   check_dots_empty_rlpsy("coef()", ...)
   p <- object$participants
   m <- as.matrix(p[c("beta", "z", "se", "lower", "upper")])
-  rownames(m) <- p$participant
+  rownames(m) <- if (is.null(p$dimension)) p$participant else
+    paste0(p$participant, ":", p$dimension)
   m
 }
 

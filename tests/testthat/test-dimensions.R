@@ -87,6 +87,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   expect_identical(rownames(ci), c("p002:even", "p002:odd", "p005:even", "p005:odd"))
   expect_equal(unname(ci[1, ]), unname(exp(fit$z["p002", "even"] +
                                              c(-1, 1) * qnorm(0.975) * fit$se["p002", "even"])))
+  expect_identical(rownames(coef(summary(fit)))[1:2], c("p001:even", "p001:odd"))
   pb <- predict(fit, type = "beta")
   expect_identical(names(pb)[1:2], c("participant", "dimension"))
   expect_identical(nrow(pb), 80L)
@@ -124,6 +125,9 @@ test_that("bad `dimension` input gives clear errors", {
                class = "rlpsy_error_input")
   expect_error(fit_dims(d, dimension = "action"), "before the choice",
                class = "rlpsy_error_input")
+  d$by_action <- ifelse(d$action == d$action[1], "a", "b")
+  expect_warning(fit_dims(d, dimension = "by_action"), "function of the action",
+                 class = "rlpsy_warning_dimension")
   d$dim[3] <- NA
   expect_error(fit_dims(d, dimension = "dim"), "missing or empty", class = "rlpsy_error_input")
   expect_error(fit_dims(sd$data, dimension = "dim", method = "marginal"),
