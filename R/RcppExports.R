@@ -21,16 +21,16 @@ core_info <- function(ptr) {
     .Call(`_rlpsy_core_info`, ptr)
 }
 
-core_objective <- function(ptr, theta, w, z, mu, sigma, threads, gradient) {
-    .Call(`_rlpsy_core_objective`, ptr, theta, w, z, mu, sigma, threads, gradient)
+core_objective <- function(ptr, theta, w, z, mu, sigma, threads, gradient, prec = NULL) {
+    .Call(`_rlpsy_core_objective`, ptr, theta, w, z, mu, sigma, threads, gradient, prec)
 }
 
-core_estep <- function(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active = NULL) {
-    .Call(`_rlpsy_core_estep`, ptr, theta, z0, mu, sigma, threads, max_iter, tol, active)
+core_estep <- function(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active = NULL, prec = NULL) {
+    .Call(`_rlpsy_core_estep`, ptr, theta, z0, mu, sigma, threads, max_iter, tol, active, prec)
 }
 
-core_mstep <- function(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8) {
-    .Call(`_rlpsy_core_mstep`, ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol)
+core_mstep <- function(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter = 100L, estep_tol = 1e-8, prec = NULL) {
+    .Call(`_rlpsy_core_mstep`, ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol, prec)
 }
 
 core_mstep_nodes <- function(ptr, theta, w, node_off, node_z, node_w, threads, max_iter, tol, reset_memory) {

@@ -90,6 +90,7 @@ df.residual.rlpsy_fit <- function(object, ...) {
 #' @export
 sigma.rlpsy_fit <- function(object, ...) {
   check_dots_empty_rlpsy("sigma()", ...)
+  if (is.matrix(object$z)) return(sqrt(diag(object$prior$Sigma)))
   object$prior[["sigma"]]
 }
 

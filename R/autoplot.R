@@ -85,6 +85,7 @@ need_ggplot2 <- function() {
 #' Caterpillar plot of beta with intervals
 #' @noRd
 gg_beta <- function(fit, level) {
+  check_one_dimension(fit, "autoplot(which = \"beta\")")
   p <- person_table(fit, level)
   p <- p[order(p$beta), , drop = FALSE]
   p$rank <- seq_len(nrow(p))

@@ -67,6 +67,7 @@ rlpsy_cv <- function(fit, folds = 5, by = c("participant", "decision"), seed = N
   if (!inherits(fit, "rlpsy_fit")) {
     rlpsy_abort("`fit` must be an rlpsy_fit object, not ", describe_value(fit), ".")
   }
+  check_one_dimension(fit, "rlpsy_cv()")
   folds <- check_count(folds, "folds", min = 2, max = 1e6)
   by <- check_choice(by, c("participant", "decision"), "by")
   if (!is.null(seed)) seed <- check_number(seed, "seed")

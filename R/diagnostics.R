@@ -22,7 +22,9 @@ diagnose <- function(fit, prep) {
   out <- list(task_consistency = NA_real_, flat_states = empty_flat(),
               entropy_ratio = NA_real_, never_taken = prep$never_taken,
               available_given = prep$available_given,
-              cor_beta_decisions = rank_cor(fit$z, diff(enc$offsets)))
+              cor_beta_decisions = if (is.matrix(fit$z))
+                rank_cor(fit$participants$z, fit$participants$n_decisions) else
+                rank_cor(fit$z, diff(enc$offsets)))
   if (is.null(prep$task_Q)) return(out)
   At <- identified_advantage(prep$task_Q, enc$available, fit$settings$eps,
                              if (fit$normalise == "global") visited | enc$n_decisions == 0)

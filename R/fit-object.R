@@ -12,7 +12,6 @@ estep_status_labels <- c("converged", "max_iter", "non_finite", "stalled")
 build_fit <- function(call, prep, run, ctrl) {
   enc <- prep$enc
   core <- prep$core
-  settings <- prep$settings
   st <- run$state
   e <- run$estep
   labs <- list(state = enc$states, action = enc$actions)
@@ -23,6 +22,7 @@ build_fit <- function(call, prep, run, ctrl) {
     names(theta) <- theta_names(prep$spec$q_model, prep$params$q)
   w <- st$w
   if (is.matrix(w)) dimnames(w) <- labs
+  if (!is.null(st$D)) return(build_fit_dims(call, prep, run, ctrl, Q, theta, w))
   z <- stats::setNames(e$z, enc$participants)
   se <- stats::setNames(e$se, enc$participants)
   prior <- st$prior
@@ -37,14 +37,26 @@ build_fit <- function(call, prep, run, ctrl) {
     n_decisions = n_j, loglik = e$loglik + prior_j, iter = e$iter,
     status = status, stringsAsFactors = FALSE, row.names = NULL
   )
-  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), prior[["sigma"]],
-                        ctrl$threads, FALSE)
+  head <- list(call = compact_call(call), beta = exp(z), z = z, se = se,
+               prior = prior, prior_fixed = !is.character(ctrl$prior))
+  finish_fit(fit_object(head, prep, run, ctrl, Q, theta, w, participants),
+             prep, run, not_identified)
+}
+
+#' The fit object: `head` (call, scores, prior), then Q and the rest, in
+#' the order every fit has
+#' @noRd
+fit_object <- function(head, prep, run, ctrl, Q, theta, w, participants) {
+  enc <- prep$enc
+  core <- prep$core
+  st <- run$state
+  settings <- prep$settings
+  obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st), prior_sigma(st),
+                        ctrl$threads, FALSE, prior_prec(st))
   A <- core_advantage(core, st$theta)
   A[!enc$available] <- 0
-  dimnames(A) <- labs
-  fit <- list(
-    call = compact_call(call), beta = exp(z), z = z, se = se, prior = prior,
-    prior_fixed = !is.character(ctrl$prior),
+  dimnames(A) <- dimnames(Q)
+  c(head, list(
     Q = Q, theta = theta, w = w, reward = learned_reward(core, w, enc),
     advantage = A, value = soft_value(Q, enc$available, settings$tau),
     q_model = prep$spec$q_model, reward_model = prep$spec$reward_model,
@@ -54,13 +66,56 @@ build_fit <- function(call, prep, run, ctrl) {
     gamma = settings$gamma, tau = settings$tau, q = prep$spec$q,
     normalise = prep$spec$normalise, task = prep$spec$task,
     settings = settings, control = ctrl, data = enc, core = core
-  )
-  fit <- person_fit_parts(fit, run, enc)
+  ))
+}
+
+#' The last stage of build_fit(): person-model parts, diagnostics, class
+#' and warnings
+#' @noRd
+finish_fit <- function(fit, prep, run, not_identified) {
+  fit <- person_fit_parts(fit, run, prep$enc)
   fit$diagnostics <- diagnose(fit, prep)
   class(fit) <- "rlpsy_fit"
   warn_convergence(fit)
   warn_identification(fit$diagnostics, not_identified)
   fit
+}
+
+#' build_fit() for D > 1 dimensions of beta: z, se and beta are
+#' participants x dimensions matrices, `prior` is list(mu, Sigma),
+#' `participants` has one row per participant and dimension (a pair without
+#' decisions is informed by the prior only and is "not_identified"), and
+#' `posterior_cov` holds each participant's D x D posterior covariance of z
+#' (J x D x D).
+#' @noRd
+build_fit_dims <- function(call, prep, run, ctrl, Q, theta, w) {
+  enc <- prep$enc
+  st <- run$state
+  e <- run$estep
+  D <- st$D
+  J <- enc$n_participants
+  dn <- list(enc$participants, enc$dimensions)
+  z <- matrix(e$z, J, D, byrow = TRUE, dimnames = dn)
+  se <- matrix(e$se, J, D, byrow = TRUE, dimnames = dn)
+  cov <- aperm(array(e$cov, c(D, D, J)), c(3L, 2L, 1L))
+  dimnames(cov) <- c(dn, list(enc$dimensions))
+  pairs <- core_encoding(enc)
+  status <- factor(estep_status_labels[rep(e$status, each = D) + 1L],
+                   levels = estep_status_labels)
+  status <- mark_not_identified(status, pairs)
+  not_identified <- attr(status, "identification_message")
+  attr(status, "identification_message") <- NULL
+  participants <- data.frame(
+    participant = rep(enc$participants, each = D),
+    dimension = rep(enc$dimensions, J), beta = exp(e$z), z = e$z, se = e$se,
+    n_decisions = diff(pairs$offsets), loglik = rep(e$loglik, each = D),
+    iter = rep(e$iter, each = D), status = status, stringsAsFactors = FALSE,
+    row.names = NULL)
+  head <- list(call = compact_call(call), beta = exp(z), z = z, se = se,
+               prior = st$prior, prior_fixed = !is.character(ctrl$prior),
+               dimensions = enc$dimensions, posterior_cov = cov)
+  finish_fit(fit_object(head, prep, run, ctrl, Q, theta, w, participants),
+             prep, run, not_identified)
 }
 
 #' The call of a fit with every argument that is not a symbol, a small

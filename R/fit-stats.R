@@ -144,6 +144,7 @@ rlpsy_fit_stats <- function(fit, by = c("state", "participant"), adjust = "holm"
     rlpsy_abort("`fit` must be an rlpsy_fit object (from rlpsy_fit()), not ",
                 describe_type(fit), ".")
   }
+  check_one_dimension(fit, "rlpsy_fit_stats()")
   by <- check_choice(by, c("state", "participant"), "by")
   adjust <- check_choice(adjust, stats::p.adjust.methods, "adjust")
   alpha <- check_level(alpha, "alpha")

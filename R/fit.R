@@ -106,6 +106,47 @@
 #' `fit$marginal` holds the marginal log-likelihood and objective;
 #' [logLik()] returns the marginal log-likelihood, which [anova()] compares.
 #'
+#' @section Several temperatures per person:
+#' `dimension` names a column of `data` (character or factor) that assigns
+#' each decision to one of D dimensions of \eqn{\beta} (e.g. exploring vs
+#' stopping, or the item or task of a multi-task log). Participant j then
+#' has \eqn{z_j = \log\beta_j \in R^D}, decisions of dimension d follow
+#' \eqn{\mathrm{softmax}(\beta_{jd} A(s, \cdot))}, and the prior is
+#' multivariate normal, \eqn{z_j \sim N(\mu, \Sigma)}, with the
+#' empirical-Bayes update \eqn{\mu = \mathrm{mean}(\hat z_j)},
+#' \eqn{\Sigma = \mathrm{mean}((\hat z_j - \mu)(\hat z_j - \mu)' + V_j)}
+#' (\eqn{V_j} the posterior covariance, the inverse of minus the D x D
+#' Hessian of the log posterior at the mode), iterated with the E-step.
+#' The E-step is a D-dimensional safeguarded Newton per participant (the
+#' always negative definite Fisher-type Hessian where the exact one is not,
+#' capped steps halved until the log posterior increases), inside every
+#' evaluation of the profiled M-step as for one dimension. Standard errors
+#' are the square roots of the diagonal of \eqn{V_j}. The dimension must be
+#' known before the choice (state, phase, item, time), never the action
+#' taken: splitting decisions by the chosen action conditions on the
+#' outcome and biases both betas (the action and next-state columns are
+#' refused, and a column under which every (state, action) pair of the
+#' states with several dimensions has one dimension warns, class
+#' `rlpsy_warning_dimension`). Labels are sorted (factor levels in their order); a column
+#' with one value gives exactly the fit without `dimension`. A participant
+#' without decisions in some dimension is allowed: that \eqn{z_{jd}} is
+#' informed by the prior only (the conditional mean given the participant's
+#' other dimensions) and its status is `"not_identified"`. With D > 1,
+#' `fit$z`, `fit$se` and `fit$beta` are participants x dimensions
+#' matrices, `fit$dimensions` holds the labels, `fit$posterior_cov` the
+#' participants x D x D posterior covariances, `fit$prior` is `list(mu =
+#' named vector, Sigma = named D x D matrix)` (a fixed `prior` c(mu, sigma)
+#' of [rlpsy_control()] means \eqn{N(\mu 1, \sigma^2 I)}), and
+#' `fit$participants` has one row per participant and dimension (column
+#' `dimension`; its `loglik` is the participant's log posterior, all
+#' dimensions together). [coef()], [confint()], `predict(type = "beta")`,
+#' [tidy()], [cor_validity()] and `rlpsy_reliability(method = "model")`
+#' work per dimension; latent regression, `method = "marginal"`, `start`,
+#' scoring new data, the EAP/plausible scores, split-half reliability,
+#' bootstrap intervals, cross-validation, [rlpsy_fit_stats()] and the beta
+#' plots do not support D > 1 yet and stop with an error of class
+#' `rlpsy_error_input` or `rlpsy_error_unsupported`.
+#'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by
 #'   [rlpsy_data()] (then the column arguments are ignored).
@@ -148,6 +189,10 @@
 #'   \eqn{z_j} are estimated jointly with Q (the profiled objective above);
 #'   `"marginal"`: Q and the prior maximise the marginal likelihood, each
 #'   \eqn{z_j} integrated over its prior; see "Marginal likelihood".
+#' @param dimension `NULL` (default: one beta per participant), or the
+#'   name of a column of `data` (a string or a bare name), character or
+#'   factor, assigning each decision to a dimension of beta; see "Several
+#'   temperatures per person". Needs `data` as a data frame.
 #' @param control an [rlpsy_control()] object or a list of its settings.
 #' @return An object of class `rlpsy_fit`, a list with, among others,
 #'   `beta`, `z` and `se` (named by participant; SE of \eqn{z}), `prior`
@@ -196,6 +241,14 @@
 #'                   done = done, reward = reward, gamma = 0.9, tau = 0.05,
 #'                   control = rlpsy_control(threads = 1))
 #' all.equal(coef(fit), coef(fit2))
+#' # two temperatures: decisions in odd and in even states
+#' d <- rlpsy_example
+#' d$parity <- ifelse(as.integer(factor(d$state)) %% 2 == 1, "odd", "even")
+#' fit3 <- rlpsy_fit(d, participant, state, action, next_state, done = done,
+#'                   reward = reward, gamma = 0.9, tau = 0.05,
+#'                   dimension = parity, control = rlpsy_control(threads = 1))
+#' head(coef(fit3))
+#' fit3$prior
 #' @export
 rlpsy_fit <- function(data, participant, state, action, next_state,
                       done = NULL, reward = NULL, available = NULL, gamma,
@@ -203,7 +256,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
                       normalise = c("state", "global"), task = NULL,
                       reward_model = NULL, start = NULL, person_data = NULL,
                       person_formula = NULL, method = c("map", "marginal"),
-                      control = rlpsy_control()) {
+                      dimension = NULL, control = rlpsy_control()) {
   call <- match.call()
   ctrl <- as_control(control)
   if (missing(gamma)) rlpsy_abort("`gamma` is missing; give the discount factor in [0, 1).")
@@ -219,12 +272,16 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   }
   normalise <- check_choice(normalise, c("state", "global"), "normalise")
   method <- check_choice(method, c("map", "marginal"), "method")
-  enc <- if (inherits(data, "rlpsy_data")) check_encoding(data) else
+  enc <- if (inherits(data, "rlpsy_data")) strip_dimension(check_encoding(data)) else
     encode_decision_data(data, decision_columns(data, environment()), available)
+  dim_col <- resolve_column(substitute(dimension), function() dimension,
+                            if (is.data.frame(data)) names(data))
+  enc <- dimension_encoding(enc, data, dim_col)
   spec <- model_spec(enc, q, normalise, task, gamma, tau)
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
   X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
+  check_dimension_use(enc, X, method, start)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   if (!is.null(X)) prep$state <- with_design(prep$state, X)
@@ -438,6 +495,11 @@ initial_state <- function(enc, ctrl, task_Q, start, core, spec, params) {
              },
              z = numeric(enc$n_participants), prior = prior)
   if (!is.null(start)) st <- start_from(st, start, enc, ctrl, spec)
+  if (n_dimensions(enc) > 1L) {
+    st$D <- n_dimensions(enc)
+    st$z <- rep(prior[["mu"]], enc$n_participants * st$D)
+    st$prior <- mvn_prior_start(prior, enc$dimensions)
+  }
   st
 }
 
@@ -499,6 +561,7 @@ update_prior <- function(z, se) {
 #' Returns the state with z, prior and the last E-step.
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
+  if (!is.null(st$D)) return(estep_prior_mvn(core, st, ctrl, empirical))
   estep_at <- function(s) {
     e <- core_estep(core, st$theta, st$z, prior_mu(s), s$prior[["sigma"]],
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
@@ -507,31 +570,39 @@ estep_prior <- function(core, st, ctrl, empirical) {
   }
   e <- estep_at(st)
   if (empirical) {
-    tol <- ctrl$tol_z * 1e-2
     map <- function(x) {
       e <<- estep_at(set_prior_par(st, x))
       prior_update(st, e$z, e$se^2)
     }
-    x0 <- prior_par(st)
-    for (k in seq_len(200L)) {
-      x1 <- map(x0)
-      if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
-      x2 <- map(x1)
-      r <- x1 - x0
-      v <- x2 - x1 - r
-      alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
-      alpha <- min(-1, alpha)
-      xs <- x0 - 2 * alpha * r + alpha^2 * v
-      x_new <- if (all(is.finite(xs)) && abs(xs[length(xs)]) < 50) map(xs) else x2
-      done <- max(abs(x_new - x0)) < tol
-      x0 <- x_new
-      if (done) break
-    }
-    st <- set_prior_par(st, x0)
+    ok <- function(xs) all(is.finite(xs)) && abs(xs[length(xs)]) < 50
+    st <- set_prior_par(st, squarem_fixed_point(map, prior_par(st),
+                                                ctrl$tol_z * 1e-2, ok))
     e <- estep_at(st)
   }
   st$estep <- e
   st
+}
+
+#' The fixed point of `map` from x0 by SQUAREM (Varadhan and Roland 2008),
+#' at most 200 cycles; `ok(xs)` says whether an extrapolated point may be
+#' used (else the plain second step is).
+#' @noRd
+squarem_fixed_point <- function(map, x0, tol, ok) {
+  for (k in seq_len(200L)) {
+    x1 <- map(x0)
+    if (max(abs(x1 - x0)) < tol) { x0 <- x1; break }
+    x2 <- map(x1)
+    r <- x1 - x0
+    v <- x2 - x1 - r
+    alpha <- if (sum(v^2) > 0) -sqrt(sum(r^2) / sum(v^2)) else -1
+    alpha <- min(-1, alpha)
+    xs <- x0 - 2 * alpha * r + alpha^2 * v
+    x_new <- if (ok(xs)) map(xs) else x2
+    done <- max(abs(x_new - x0)) < tol
+    x0 <- x_new
+    if (done) break
+  }
+  x0
 }
 
 #' Q fixed at the task's values: only the betas and the prior are estimated
@@ -543,9 +614,8 @@ run_fixed_q <- function(core, enc, st, ctrl, method = "map") {
   t0 <- proc.time()[["elapsed"]]
   st <- estep_prior(core, st, ctrl, is.character(ctrl$prior))
   obj <- core_objective(core, st$theta, st$w, st$z, prior_mu(st),
-                        st$prior[["sigma"]], ctrl$threads, FALSE)
-  trace <- data.frame(t(c(iter = 1, obj$components, mu = st$prior[["mu"]],
-                          sigma = st$prior[["sigma"]], max_dz = NA_real_,
+                        prior_sigma(st), ctrl$threads, FALSE, prior_prec(st))
+  trace <- data.frame(t(c(iter = 1, obj$components, trace_prior(st), max_dz = NA_real_,
                           mstep_iter = 0, mstep_evals = 0, mstep_status = 0,
                           decrement = 0, time = proc.time()[["elapsed"]] - t0)))
   list(state = st, estep = st$estep, trace = trace, converged = TRUE,
@@ -570,17 +640,16 @@ run_em <- function(core, enc, st, ctrl) {
   for (it in seq_len(ctrl$max_iter)) {
     t0 <- proc.time()[["elapsed"]]
     z_old <- st$z
-    prior_old <- st$prior
-    coef_old <- st$coef
+    prior_old <- prior_vector(st)
     st <- estep_prior(core, st, ctrl, empirical)
     m <- core_mstep(core, st$theta, st$w, st$z, prior_mu(st),
-                    st$prior[["sigma"]], TRUE, ctrl$threads, ctrl$mstep_iter,
-                    tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol)
+                    prior_sigma(st), TRUE, ctrl$threads, ctrl$mstep_iter,
+                    tol_abs, it == 1L, ctrl$estep_iter, ctrl$estep_tol,
+                    prior_prec(st))
     st$theta <- m$theta
     st$w <- m$w
     st$z <- m$estep$z
     max_dz <- max(abs(st$z - z_old))
-    prior_old <- c(prior_old, coef_old)
     comp <- m$components
     if (!is.finite(comp[["total"]])) {
       rlpsy_abort("The objective became non-finite at EM iteration ", it, " (",
@@ -588,15 +657,14 @@ run_em <- function(core, enc, st, ctrl) {
                   "); rescale the reward, or use a smaller `tau` or smaller ",
                   "penalty weights.", class = "numerical")
     }
-    trace[[it]] <- c(iter = it, comp, mu = st$prior[["mu"]],
-                     sigma = st$prior[["sigma"]], max_dz = max_dz,
+    trace[[it]] <- c(iter = it, comp, trace_prior(st), max_dz = max_dz,
                      mstep_iter = m$iter, mstep_evals = m$n_eval,
                      mstep_status = m$status, decrement = m$decrement,
                      time = proc.time()[["elapsed"]] - t0)
     pb$update(trace[[it]])
     # the M-step converged for a prior that no longer moves, and no z moved
     if (m$status == 0L && max_dz < ctrl$tol_z &&
-        max(abs(c(st$prior, st$coef) - prior_old)) < ctrl$tol_z) {
+        max(abs(prior_vector(st) - prior_old)) < ctrl$tol_z) {
       converged <- TRUE
       break
     }

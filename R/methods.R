@@ -58,9 +58,8 @@ print.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 4L), ...) 
   cat("Objective: ", f(x$objective[["total"]]), "\n", sep = "")
   cat("beta:      median ", f(q[2L]), " (quartiles ", f(q[1L]), ", ", f(q[3L]),
       ")\n", sep = "")
-  cat("Prior:     log(beta) ~ N(mu = ", f(x$prior[["mu"]]), ", sigma = ",
-      f(x$prior[["sigma"]]), "), ", if (x$prior_fixed) "fixed" else "empirical Bayes",
-      "\n", sep = "")
+  cat("Prior:     log(beta) ~ ", prior_text(x$prior, f), ", ",
+      if (x$prior_fixed) "fixed" else "empirical Bayes", "\n", sep = "")
   print_person_model(x, f)  # latent regression, marginal fit: R/person.R
   invisible(x)
 }
@@ -241,7 +240,7 @@ summary.rlpsy_fit <- function(object, reliability = NULL, ...) {
                     prior = if (object$prior_fixed) "fixed" else "empirical"),
     convergence = conv, objective = objective_table(object),
     beta = stats::setNames(q, c("min", "q1", "median", "q3", "max")),
-    prior = object$prior, reliability = reliability(object$z, object$se),
+    prior = object$prior, reliability = fit_reliability(object),
     fit = behaviour_fit(object), diagnostics = object$diagnostics,
     participants = predict_beta_fitted(object, 0.95)
   )
@@ -296,6 +295,32 @@ print_diagnostics <- function(dg, digits) {
   }
   cat("  (state, action) pairs never taken, left out of the choice sets: ",
       nrow(dg$never_taken), "\n\n", sep = "")
+}
+
+#' The fit's empirical reliability of log(beta): one number, or one per
+#' dimension (named) with several dimensions of beta
+#' @noRd
+fit_reliability <- function(fit) {
+  if (!is.matrix(fit$z)) return(reliability(fit$z, fit$se))
+  vapply(stats::setNames(seq_len(ncol(fit$z)), colnames(fit$z)),
+         function(d) reliability(fit$z[, d], fit$se[, d]), numeric(1))
+}
+
+#' The prior of log(beta) in words: "N(mu = 0.1, sigma = 0.5)", or with
+#' several dimensions "MVN(mu = (a 0.1, b 0.2), sd = (a 0.5, b 0.4),
+#' cor = (a-b 0.5))"
+#' @noRd
+prior_text <- function(prior, f) {
+  if (!is.list(prior) || is.null(prior$Sigma)) {
+    return(paste0("N(mu = ", f(prior[["mu"]]), ", sigma = ", f(prior[["sigma"]]), ")"))
+  }
+  lab <- names(prior$mu)
+  R <- stats::cov2cor(prior$Sigma)
+  up <- which(upper.tri(R), arr.ind = TRUE)
+  each <- function(v, nm) paste(nm, f(v), collapse = ", ")
+  paste0("MVN(mu = (", each(prior$mu, lab), "), sd = (",
+         each(sqrt(diag(prior$Sigma)), lab), "), cor = (",
+         each(R[up], paste0(lab[up[, 1L]], "-", lab[up[, 2L]])), "))")
 }
 
 #' Empirical reliability var(z) / (var(z) + mean(se^2))
@@ -380,10 +405,16 @@ print.summary.rlpsy_fit <- function(x, digits = max(3L, getOption("digits") - 3L
   names(b) <- c("Min.", "1st Qu.", "Median", "3rd Qu.", "Max.")
   txt <- utils::capture.output(print.default(b, quote = FALSE, right = TRUE))
   cat(paste0("  ", txt), sep = "\n")
-  cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
-      "\n\n", sep = "")
+  if (!is.list(x$prior) || is.null(x$prior$Sigma)) {
+    cat("  log(beta): mu = ", f(x$prior[["mu"]]), ", sigma = ", f(x$prior[["sigma"]]),
+        "\n\n", sep = "")
+  } else {
+    cat("  log(beta) ~ ", prior_text(x$prior, f), "\n\n", sep = "")
+  }
   cat("Reliability of log(beta):\n")
-  cat("  model (conditional on Q): ", f(x$reliability), "\n", sep = "")
+  cat("  model (conditional on Q): ", if (length(x$reliability) > 1L)
+    paste(names(x$reliability), f(x$reliability), sep = " ", collapse = ", ") else
+      f(x$reliability), "\n", sep = "")
   cat("  ", if (is.null(x$reliability_split))
     "split-half: not computed (rlpsy_reliability(fit))" else
       reliability_line(x$reliability_split, digits, attr(x$reliability_split, "times")),
@@ -467,7 +498,12 @@ print_table <- function(m, digits) {
 #'   matrix with one row per selected participant (row names: participant
 #'   labels) and two columns, the lower and upper limits of \eqn{\beta_j},
 #'   named as in [stats::confint()] (`"2.5 %"`, `"97.5 %"` for the default
-#'   level).
+#'   level). With several dimensions of beta (`dimension` in [rlpsy_fit()]):
+#'   `coef()` is a participants x dimensions matrix, and `confint()` has
+#'   one row per selected participant and dimension, named
+#'   `"participant:dimension"` (participant-major, as lme4 names grouped
+#'   terms); `parm` selects participants; `method = "boot"` is not
+#'   available (class `rlpsy_error_unsupported`).
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when
 #'   `type` or `method` is not one of the allowed values (for example
 #'   `method = "profile"`: only `"wald"` and `"boot"` exist), when `R` or
@@ -510,14 +546,28 @@ confint.rlpsy_fit <- function(object, parm, level = 0.95,
   check_dots_empty_rlpsy("confint()", ...)
   method <- check_choice(method, c("wald", "boot"), "method")
   level <- check_level(level)
-  labels <- names(object$z)
+  labels <- if (is.matrix(object$z)) rownames(object$z) else names(object$z)
   j <- if (missing(parm)) seq_along(labels) else select_participants(parm, labels)
-  if (method == "boot") return(boot_limits(object, j, level, R, seed))
+  if (method == "boot") return(boot_limits(check_one_dimension(
+    object, "confint(method = \"boot\")"), j, level, R, seed))
   if (!missing(R) || !is.null(seed)) {
     rlpsy_abort("`R` and `seed` are settings of the bootstrap: use them with ",
                 "method = \"boot\", not with the Wald intervals.")
   }
+  if (is.matrix(object$z)) return(confint_dims(object, j, level))
   wald_limits(object$z[j], object$se[j], level)
+}
+
+#' Wald intervals of a fit with several dimensions of beta: one row per
+#' selected participant and dimension, named "participant:dimension"
+#' (participant-major, as `fit$participants`)
+#' @noRd
+confint_dims <- function(fit, j, level) {
+  z <- t(fit$z[j, , drop = FALSE])
+  se <- t(fit$se[j, , drop = FALSE])
+  z <- stats::setNames(as.vector(z), paste0(rep(rownames(fit$z)[j], each = ncol(fit$z)),
+                                            ":", colnames(fit$z)))
+  wald_limits(z, as.vector(se), level)
 }
 
 #' exp(z -+ q se) as a matrix with stats::confint column names
@@ -692,7 +742,7 @@ loglik_df <- function(fit) {
   d <- fit$data
   visited <- tabulate(d$state + 1L, d$n_states) > 0L
   k <- rowSums(d$available)[visited]
-  as.integer(d$n_participants + sum(pmax(k - 2, 0)))
+  as.integer(d$n_participants * n_dimensions(d) + sum(pmax(k - 2, 0)))
 }
 
 #' @rdname logLik.rlpsy_fit

@@ -105,8 +105,13 @@ check_person_prior <- function(X, ctrl) {
 #' X Gamma under a latent regression
 #' @noRd
 prior_mu <- function(st) {
+  if (!is.null(st$D)) return(rep(st$prior$mu, length(st$z) / st$D))
   if (is.null(st$X)) st$prior[["mu"]] else drop(st$X %*% st$coef)
 }
+
+#' The prior SD the core takes (unused with D > 1 dimensions: 1 there)
+#' @noRd
+prior_sigma <- function(st) if (is.null(st$D)) st$prior[["sigma"]] else 1
 
 #' The prior's parameters as the vector the EB fixed point iterates on:
 #' c(mu, log sigma), or c(Gamma, log sigma) under a latent regression
@@ -394,7 +399,7 @@ marginal_df <- function(fit) {
 #' MAP fit)
 #' @noRd
 print_person_model <- function(x, f) {
-  if (is.list(x$prior)) {
+  if (is.list(x$prior) && !is.null(x$prior$coefficients)) {
     co <- x$prior$coefficients[, 1L]
     cat("           mu = x'Gamma (latent regression ",
         paste(deparse(x$prior$formula), collapse = " "), "): ",

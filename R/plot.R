@@ -97,6 +97,7 @@ call_with_defaults <- function(fun, defaults, ...) {
 #' Participants sorted by beta with their intervals (log-scale axis)
 #' @noRd
 plot_beta <- function(fit, level, ...) {
+  check_one_dimension(fit, "plot(which = \"beta\")")
   beta <- fit$beta
   o <- order(beta)
   J <- length(beta)

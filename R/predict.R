@@ -36,7 +36,11 @@
 #'   `participant`, `beta`, `z`, `se` (SE of `z`), `lower`, `upper` (the
 #'   interval for \eqn{\beta} at `level`, as in [confint.rlpsy_fit()]),
 #'   `n_decisions` and `status` (the E-step status: `converged`,
-#'   `max_iter`, `non_finite` or `stalled`).
+#'   `max_iter`, `non_finite` or `stalled`). With several dimensions of
+#'   beta (`dimension` in [rlpsy_fit()]), one row per participant and
+#'   dimension, with a `dimension` column after `participant`; scoring
+#'   `newdata` (and `"prob"`/`"action"` for `newdata` without `beta`) is not
+#'   available for such fits yet (class `rlpsy_error_unsupported`).
 #' * `"q"`: the fitted \eqn{Q}, a states x actions matrix labelled by state
 #'   and action; `NA` for unavailable actions.
 #' * `"advantage"`: the identified advantage \eqn{A} (per state centred and
@@ -261,10 +265,11 @@ predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta 
   if (is.null(newdata)) {
     if (tk$new) rlpsy_abort("type = \"prob\" on a new task needs `newdata`.")
     inv <- order(d$row)
-    b <- if (is.null(beta)) fit$beta[d$participant[inv] + 1L] else
+    b <- if (is.null(beta)) decision_betas(fit)[inv] else
       row_betas(beta, d$participants[d$participant[inv] + 1L])
     state <- d$state[inv]
   } else {
+    if (is.null(beta)) check_one_dimension(fit, "Predictions for `newdata` without `beta`")
     need_action <- is.null(beta) && !tk$new &&
       need_scores(d, encode_newdata(d, newdata, "participant"), newdata)
     nd <- encode_task_newdata(fit, newdata, tk, need_action = need_action || (is.null(beta) && tk$new))
@@ -341,7 +346,19 @@ fitted_or_scored_betas <- function(fit, newdata, tk, nd) {
 #' @noRd
 predict_beta_fitted <- function(fit, level) {
   p <- fit$participants
-  beta_table(p$participant, p$z, p$se, p$n_decisions, p$status, level)
+  out <- beta_table(p$participant, p$z, p$se, p$n_decisions, p$status, level)
+  if (is.null(p$dimension)) return(out)
+  cbind(out[1L], dimension = p$dimension, out[-1L], stringsAsFactors = FALSE)
+}
+
+#' The fitted beta of every decision of the fit's data (in the encoded
+#' order): the participant's beta, or with several dimensions the beta of
+#' the decision's dimension
+#' @noRd
+decision_betas <- function(fit) {
+  d <- fit$data
+  if (!is.matrix(fit$beta)) return(fit$beta[d$participant + 1L])
+  unname(fit$beta[cbind(d$participant + 1L, d$dimension + 1L)])
 }
 
 #' The data frame returned by predict(type = "beta")
@@ -364,6 +381,7 @@ beta_table_of <- function(sc, level) {
 #' @return list(participant, z, se, n_decisions, status)
 #' @noRd
 predict_beta_new <- function(fit, newdata, tk = predict_task(fit, NULL, NULL)) {
+  check_one_dimension(fit, "Scoring `newdata`")
   check_data_frame(newdata, "newdata")
   if (nrow(newdata) == 0L) {
     rlpsy_abort("`newdata` has no rows: there are no decisions to score.")

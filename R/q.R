@@ -295,7 +295,7 @@ reward_params <- function(rm, tuples, enc) {
 #' A core for encoded data with the fit's parameterisations
 #' @noRd
 make_core <- function(enc, settings, params, shards = 1L) {
-  core <- core_new(enc, settings, shards)
+  core <- core_new(core_encoding(enc), settings, shards)
   if (!is.null(params)) {
     rp <- if (!is.null(params$reward)) reward_params(params$reward, core_tuples(core), enc)
     core_set_params(core, params$q, rp)

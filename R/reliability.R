@@ -78,6 +78,10 @@
 #'   split, `r`, the half-length correlation of each split, and `dropped`,
 #'   the participants with fewer than 2 decisions) and `fit_key` (identifies
 #'   the fit, so that [summary.rlpsy_fit()] can check that it belongs to it).
+#'   With several dimensions of beta (`dimension` in [rlpsy_fit()]) only
+#'   `method = "model"` is available: one `"model"` row per dimension, with
+#'   a `dimension` column (the split-half and EAP figures stop with an
+#'   error of class `rlpsy_error_unsupported`).
 #'   `print()` returns `x` invisibly.
 #' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) and name the
@@ -133,7 +137,9 @@ rlpsy_reliability <- function(fit, method = c("split-half", "model"),
       rows[["split-half"]] <- sh$row
       halves <- sh$halves
     }
-    if ("model" %in% method) {
+    if ("model" %in% method && is.matrix(fit$z)) {
+      rows <- c(rows, model_reliability_dims(fit, level))
+    } else if ("model" %in% method) {
       rows[["model"]] <- model_reliability(fit$z, fit$se, level, "model")
       post <- person_posterior(fit, 21L)
       rows[["model-eap"]] <- model_reliability(post$eap, sqrt(post$var), level,
@@ -180,6 +186,7 @@ fit_key <- function(fit) {
 #' @param start NULL, or a fit to start from (rlpsy_fit()'s `start`).
 #' @noRd
 refit_like <- function(fit, enc, start = NULL) {
+  check_one_dimension(fit, "Refitting (split-half reliability, bootstrap, cross-validation)")
   control <- fit$control
   control$progress <- FALSE
   control$verbose <- FALSE
@@ -318,6 +325,17 @@ model_reliability <- function(z, se, level, method) {
              n = J, stringsAsFactors = FALSE)
 }
 
+#' The model-based reliability of each dimension of beta (MAP scores; the
+#' EAP version needs the one-dimensional quadrature): rows with a
+#' `dimension` column
+#' @noRd
+model_reliability_dims <- function(fit, level) {
+  lapply(stats::setNames(colnames(fit$z), colnames(fit$z)), function(d) {
+    r <- model_reliability(fit$z[, d], fit$se[, d], level, "model")
+    cbind(r[1L], dimension = d, r[-1L], stringsAsFactors = FALSE)
+  })
+}
+
 #' Run the refits, collecting their warnings into one
 #' @noRd
 collect_refit_warnings <- function(expr, n_split,
@@ -403,6 +421,7 @@ reliability_line <- function(row, digits = 3L, times = 1L) {
            if (row$split == "random") paste0(", ", times, " splits"), ")")
   } else if (row$method == "model-eap") "model, EAP (conditional on Q)" else
     "model (conditional on Q)"
+  if (!is.null(row$dimension)) what <- paste0(what, ", dimension ", row$dimension)
   paste0(what, ": ", f(row$reliability), " [", f(row$lower), ", ", f(row$upper),
          "], n = ", row$n)
 }

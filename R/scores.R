@@ -247,6 +247,7 @@ row_logsumexp <- function(X) {
 #' needs.
 #' @noRd
 person_posterior <- function(fit, nodes) {
+  check_one_dimension(fit, "The posterior by quadrature (rlpsy_scores(), rlpsy_marginal_loglik())")
   sigma <- fit$prior[["sigma"]]
   core <- fit_core(fit)
   Q <- fit_theta(fit)

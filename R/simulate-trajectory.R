@@ -7,6 +7,7 @@
 #' @return list(task = an rlpsy_task, A = its S x K advantage)
 #' @noRd
 trajectory_model <- function(fit, task) {
+  check_one_dimension(fit, "simulate(type = \"trajectory\")")
   if (is.null(task)) {
     task <- empirical_task(fit)
     return(list(task = task, A = fit_advantage_on(fit, task)))

@@ -65,7 +65,11 @@ generics::augment
 #'   `"response"`; see [residuals.rlpsy_fit()].
 #' @param ... not used: any other argument is an error.
 #' @return A data frame (plain `data.frame`; it prints as a tibble once
-#'   converted with `tibble::as_tibble()`).
+#'   converted with `tibble::as_tibble()`). With several dimensions of beta
+#'   (`dimension` in [rlpsy_fit()]), `tidy()` has a `dimension` column (one
+#'   row per participant and dimension), `tidy(effects = "prior")` the terms
+#'   `mu[d]`, `sigma[d]` and `cor[d1,d2]`, and `glance()` gives `NA` for
+#'   `mu`, `sigma` and `reliability`.
 #' @section Errors and warnings: An error of class `rlpsy_error_input` for
 #'   a bad `effects`, `scale`, `conf.level` or `type.residuals`, a `data`
 #'   whose number of rows is not the number of fitted decisions, both
@@ -92,6 +96,7 @@ tidy.rlpsy_fit <- function(x, effects = c("participants", "prior"),
   effects <- check_choice(effects, c("participants", "prior"), "effects")
   scale <- check_choice(scale, c("beta", "log"), "scale")
   level <- check_level(conf.level, "conf.level")
+  if (effects == "prior" && is.matrix(x$z)) return(tidy_prior_dims(x))
   if (effects == "prior") {
     return(data.frame(term = c("mu", "sigma"), estimate = unname(x$prior),
                       std.error = NA_real_, conf.low = NA_real_,
@@ -100,11 +105,28 @@ tidy.rlpsy_fit <- function(x, effects = c("participants", "prior"),
   }
   p <- person_table(x, level)
   tr <- if (scale == "log") log else identity
-  data.frame(participant = p$participant, term = "beta",
-             estimate = if (scale == "log") p$z else p$beta,
-             std.error = p$se, conf.low = tr(p$lower), conf.high = tr(p$upper),
-             n_decisions = p$n_decisions, status = p$status,
-             stringsAsFactors = FALSE)
+  out <- data.frame(participant = p$participant, term = "beta",
+                    estimate = if (scale == "log") p$z else p$beta,
+                    std.error = p$se, conf.low = tr(p$lower), conf.high = tr(p$upper),
+                    n_decisions = p$n_decisions, status = p$status,
+                    stringsAsFactors = FALSE)
+  if (is.null(p$dimension)) return(out)
+  cbind(out[1L], dimension = p$dimension, out[-1L], stringsAsFactors = FALSE)
+}
+
+#' tidy(effects = "prior") with several dimensions of beta: mu and sigma of
+#' each dimension (terms "mu[d]", "sigma[d]") and the correlations
+#' ("cor[d1,d2]")
+#' @noRd
+tidy_prior_dims <- function(x) {
+  lab <- names(x$prior$mu)
+  R <- stats::cov2cor(x$prior$Sigma)
+  up <- which(upper.tri(R), arr.ind = TRUE)
+  data.frame(term = c(paste0("mu[", lab, "]"), paste0("sigma[", lab, "]"),
+                      paste0("cor[", lab[up[, 1L]], ",", lab[up[, 2L]], "]")),
+             estimate = c(unname(x$prior$mu), sqrt(diag(x$prior$Sigma)), R[up]),
+             std.error = NA_real_, conf.low = NA_real_, conf.high = NA_real_,
+             fixed = isTRUE(x$prior_fixed), stringsAsFactors = FALSE)
 }
 
 #' @rdname tidy.rlpsy_fit
@@ -116,8 +138,11 @@ glance.rlpsy_fit <- function(x, ...) {
   data.frame(nobs = x$data$n_decisions, n_participants = x$data$n_participants,
              logLik = as.numeric(ll), df = attr(ll, "df"),
              AIC = stats::AIC(ll), BIC = stats::BIC(ll),
-             deviance = -2 * as.numeric(ll), mu = x$prior[["mu"]],
-             sigma = x$prior[["sigma"]], reliability = reliability(x$z, x$se),
+             deviance = -2 * as.numeric(ll),
+             # one dimension of beta only (several: tidy(x, effects = "prior"))
+             mu = if (is.matrix(x$z)) NA_real_ else x$prior[["mu"]],
+             sigma = if (is.matrix(x$z)) NA_real_ else x$prior[["sigma"]],
+             reliability = if (is.matrix(x$z)) NA_real_ else reliability(x$z, x$se),
              converged = x$converged, iterations = x$iterations)
 }
 
@@ -226,7 +251,8 @@ coef.summary.rlpsy_fit <- function(object, ...) {
   check_dots_empty_rlpsy("coef()", ...)
   p <- object$participants
   m <- as.matrix(p[c("beta", "z", "se", "lower", "upper")])
-  rownames(m) <- p$participant
+  rownames(m) <- if (is.null(p$dimension)) p$participant else
+    paste0(p$participant, ":", p$dimension)
   m
 }
 

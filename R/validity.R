@@ -58,7 +58,10 @@
 #' @param row.names `NULL` or the row name of the one-row data frame.
 #' @param optional ignored (present for consistency with [as.data.frame()]).
 #'
-#' @return `cor_validity()` returns an object of class `"rlpsy_validity"`, a
+#' @return `cor_validity()` on a fit with several dimensions of beta
+#'   (`dimension` in [rlpsy_fit()]) returns a data frame with one row per
+#'   dimension: `dimension` and the columns of `as.data.frame()` of an
+#'   `rlpsy_validity`. Otherwise an object of class `"rlpsy_validity"`, a
 #'   list with
 #'   * `estimate`: the correlation (Pearson \eqn{r} or Spearman
 #'     \eqn{r_s});
@@ -141,6 +144,9 @@ cor_validity.rlpsy_fit <- function(fit, criterion,
   method <- check_choice(method, c("pearson", "spearman"), "method")
   scale <- check_choice(scale, c("beta", "log"), "scale")
   scores <- stats::coef(fit, type = if (scale == "log") "log" else "beta")
+  if (is.matrix(scores)) {
+    return(validity_dims(scores, criterion, method, conf.level, scale, by, column))
+  }
   validity_compute(scores, criterion, method, conf.level, scale, by, column,
                    what = "The scores `coef(fit)`")
 }
@@ -165,6 +171,19 @@ cor_validity.default <- function(fit, criterion,
 }
 
 # ---- computation -----------------------------------------------------------
+
+#' cor_validity() of a fit with several dimensions of beta: one row per
+#' dimension (the columns of as.data.frame() of an rlpsy_validity, after
+#' `dimension`)
+#' @noRd
+validity_dims <- function(scores, criterion, method, conf.level, scale, by, column) {
+  rows <- lapply(colnames(scores), function(d) {
+    v <- validity_compute(scores[, d], criterion, method, conf.level, scale, by,
+                          column, what = paste0("The scores `coef(fit)[, \"", d, "\"]`"))
+    cbind(dimension = d, as.data.frame(v), stringsAsFactors = FALSE)
+  })
+  do.call(rbind, rows)
+}
 
 #' Match scores with the criterion and compute the correlation
 #' @param scores named numeric vector, already on the requested scale.

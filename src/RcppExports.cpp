@@ -65,8 +65,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // core_objective
-List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, int threads, bool gradient);
-RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP) {
+List core_objective(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, int threads, bool gradient, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_objective(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP gradientSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -77,13 +77,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type sigma(sigmaSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type gradient(gradientSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, theta, w, z, mu, sigma, threads, gradient));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_objective(ptr, theta, w, z, mu, sigma, threads, gradient, prec));
     return rcpp_result_gen;
 END_RCPP
 }
 // core_estep
-List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active);
-RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP) {
+List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu, double sigma, int threads, int max_iter, double tol, Nullable<IntegerVector> active, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_estep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP z0SEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP activeSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -95,13 +96,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< Nullable<IntegerVector> >::type active(activeSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_estep(ptr, theta, z0, mu, sigma, threads, max_iter, tol, active, prec));
     return rcpp_result_gen;
 END_RCPP
 }
 // core_mstep
-List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol);
-RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP) {
+List core_mstep(SEXP ptr, SEXP theta, SEXP w, NumericVector z, NumericVector mu, double sigma, bool profile, int threads, int max_iter, double tol, bool reset_memory, int estep_iter, double estep_tol, Nullable<NumericMatrix> prec);
+RcppExport SEXP _rlpsy_core_mstep(SEXP ptrSEXP, SEXP thetaSEXP, SEXP wSEXP, SEXP zSEXP, SEXP muSEXP, SEXP sigmaSEXP, SEXP profileSEXP, SEXP threadsSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP reset_memorySEXP, SEXP estep_iterSEXP, SEXP estep_tolSEXP, SEXP precSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
@@ -117,7 +119,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< bool >::type reset_memory(reset_memorySEXP);
     Rcpp::traits::input_parameter< int >::type estep_iter(estep_iterSEXP);
     Rcpp::traits::input_parameter< double >::type estep_tol(estep_tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol));
+    Rcpp::traits::input_parameter< Nullable<NumericMatrix> >::type prec(precSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_mstep(ptr, theta, w, z, mu, sigma, profile, threads, max_iter, tol, reset_memory, estep_iter, estep_tol, prec));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -343,9 +346,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_new", (DL_FUNC) &_rlpsy_core_new, 3},
     {"_rlpsy_core_set_settings", (DL_FUNC) &_rlpsy_core_set_settings, 2},
     {"_rlpsy_core_info", (DL_FUNC) &_rlpsy_core_info, 1},
-    {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 8},
-    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 9},
-    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 13},
+    {"_rlpsy_core_objective", (DL_FUNC) &_rlpsy_core_objective, 9},
+    {"_rlpsy_core_estep", (DL_FUNC) &_rlpsy_core_estep, 10},
+    {"_rlpsy_core_mstep", (DL_FUNC) &_rlpsy_core_mstep, 14},
     {"_rlpsy_core_mstep_nodes", (DL_FUNC) &_rlpsy_core_mstep_nodes, 10},
     {"_rlpsy_core_task_q", (DL_FUNC) &_rlpsy_core_task_q, 3},
     {"_rlpsy_core_q", (DL_FUNC) &_rlpsy_core_q, 2},

@@ -68,7 +68,7 @@ List core_info(SEXP ptr) {
 // [[Rcpp::export(rng = false)]]
 List core_objective(SEXP ptr, SEXP theta, SEXP w,
                     NumericVector z, NumericVector mu, double sigma, int threads,
-                    bool gradient) {
+                    bool gradient, Nullable<NumericMatrix> prec = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
     rlpsy::Model& m = core->model;
@@ -79,7 +79,14 @@ List core_objective(SEXP ptr, SEXP theta, SEXP w,
     m.set_beta(z.begin());
     rlpsy::Components c;
     m.value_grad(x.data(), gradient ? g.data() : nullptr, run, &c);
-    c.prior = m.prior(z.begin(), prior_means(mu, m.data().J).data(), sigma);
+    const std::vector<double> mus = prior_means(mu, m.data().J);
+    if (prec.isNotNull()) {
+      const std::vector<double> P = precision_of(prec, m.data().J);
+      const int D = static_cast<int>(std::lround(std::sqrt(double(P.size()))));
+      c.prior = rlpsy::prior_term_mvn(z.begin(), mus.data(), P.data(), m.data().J / D, D);
+    } else {
+      c.prior = m.prior(z.begin(), mus.data(), sigma);
+    }
     c.total += c.prior;
     List out = List::create(_["value"] = c.total, _["components"] = components_of(c));
     if (gradient) {
@@ -91,10 +98,19 @@ List core_objective(SEXP ptr, SEXP theta, SEXP w,
   });
 }
 
+// The E-step at theta (estep in estep.h) for the participants `active`
+// (0-based; all when NULL), prior N(mu_j, sigma^2). With `prec` (the D x D
+// prior precision Sigma^-1), the E-step with D temperatures per
+// participant instead (estep_mvn): the core's pseudo-participant j * D + d
+// holds participant j's decisions of dimension d, z0 and mu are J*D in that
+// order (mu may have length 1), sigma and active are unused, and the
+// result adds cov (J*D*D: each participant's posterior covariance (-H)^-1,
+// row-major), with loglik, iter and status per participant (J).
 // [[Rcpp::export(rng = false)]]
 List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
                 double sigma, int threads, int max_iter, double tol,
-                Nullable<IntegerVector> active = R_NilValue) {
+                Nullable<IntegerVector> active = R_NilValue,
+                Nullable<NumericMatrix> prec = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
     rlpsy::Model& m = core->model;
@@ -107,6 +123,13 @@ List core_estep(SEXP ptr, SEXP theta, NumericVector z0, NumericVector mu,
     rlpsy::EStepOptions opt;
     opt.max_iter = max_iter;
     opt.tol = tol;
+    if (prec.isNotNull()) {
+      const std::vector<double> P = precision_of(prec, d.J);
+      const int D = NumericMatrix(prec.get()).nrow();
+      return estep_mvn_list(rlpsy::estep_mvn(d, m.A().data(), m.amax().data(), D,
+                                             z0.begin(), prior_means(mu, d.J).data(),
+                                             P.data(), opt, run));
+    }
     std::vector<int> act;
     if (active.isNotNull()) {
       IntegerVector a(active.get());
@@ -178,7 +201,8 @@ inline List mstep_result(const rlpsy::Model& m, const Eigen::VectorXd& x,
 List core_mstep(SEXP ptr, SEXP theta, SEXP w,
                 NumericVector z, NumericVector mu, double sigma, bool profile,
                 int threads, int max_iter, double tol, bool reset_memory,
-                int estep_iter = 100, double estep_tol = 1e-8) {
+                int estep_iter = 100, double estep_tol = 1e-8,
+                Nullable<NumericMatrix> prec = R_NilValue) {
   return rlpsy_glue::with_interrupts([&]() -> List {
     Core* core = core_of(ptr);
     rlpsy::Model& m = core->model;
@@ -193,6 +217,11 @@ List core_mstep(SEXP ptr, SEXP theta, SEXP w,
     eopt.max_iter = estep_iter;
     eopt.tol = estep_tol;
     rlpsy::EStepResult e;
+    // several temperatures per participant: the MVN E-step and prior
+    const bool mvn = prec.isNotNull();
+    const std::vector<double> P = mvn ? precision_of(prec, d.J) : std::vector<double>();
+    const int D = mvn ? static_cast<int>(std::lround(std::sqrt(double(P.size())))) : 1;
+    rlpsy::EStepMvnResult em;
     // keep the components of the last evaluation: it is almost always at the
     // returned point, which then needs no extra pass over the data
     rlpsy::Components c;
@@ -201,14 +230,21 @@ List core_mstep(SEXP ptr, SEXP theta, SEXP w,
       last_x = xx;
       if (profile) {
         m.advantage(xx.data(), run);
-        e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(),
-                         mus.data(), sigma, eopt, run);
-        zcur = e.z;
+        if (mvn) {
+          em = rlpsy::estep_mvn(d, m.A().data(), m.amax().data(), D, zcur.data(),
+                                mus.data(), P.data(), eopt, run);
+          zcur = em.z;
+        } else {
+          e = rlpsy::estep(d, m.A().data(), m.amax().data(), zcur.data(),
+                           mus.data(), sigma, eopt, run);
+          zcur = e.z;
+        }
         m.set_beta(zcur.data());
       }
       double f = m.value_grad(xx.data(), gg, run, &c);
       if (profile) {
-        c.prior = m.prior(zcur.data(), mus.data(), sigma);
+        c.prior = mvn ? rlpsy::prior_term_mvn(zcur.data(), mus.data(), P.data(), d.J / D, D)
+                      : m.prior(zcur.data(), mus.data(), sigma);
         c.total += c.prior;
         f = c.total;
       }
@@ -217,7 +253,8 @@ List core_mstep(SEXP ptr, SEXP theta, SEXP w,
     rlpsy::LbfgsResult r = mstep_lbfgs(core, x, max_iter, tol, reset_memory, eval);
     if (last_x != x) eval(x, nullptr);
     List out = mstep_result(m, x, c, r);
-    if (profile)
+    if (profile && mvn) out["estep"] = estep_mvn_list(em);
+    else if (profile)
       out["estep"] = List::create(_["z"] = e.z, _["se"] = e.se,
                                   _["loglik"] = e.loglik, _["iter"] = e.iter,
                                   _["status"] = e.status);

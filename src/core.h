@@ -189,6 +189,25 @@ inline std::vector<double> prior_means(const NumericVector& mu, int J) {
   return std::vector<double>(mu.begin(), mu.end());
 }
 
+// The D x D prior precision of the MVN E-step as a row-major vector; D must
+// divide the number of the core's (pseudo-)participants J.
+inline std::vector<double> precision_of(const Nullable<NumericMatrix>& prec, int J) {
+  NumericMatrix P(prec.get());
+  const int D = P.nrow();
+  if (D < 1 || P.ncol() != D || J % D != 0) stop("internal: bad prior precision");
+  std::vector<double> out(static_cast<size_t>(D) * D);
+  for (int a = 0; a < D; ++a)
+    for (int b = 0; b < D; ++b) out[a * D + b] = P(a, b);
+  return out;
+}
+
+// The MVN E-step's result as R sees it.
+inline List estep_mvn_list(const rlpsy::EStepMvnResult& r) {
+  return List::create(_["z"] = r.z, _["se"] = r.se, _["cov"] = r.cov,
+                      _["loglik"] = r.loglik, _["iter"] = r.iter,
+                      _["status"] = r.status);
+}
+
 }  // namespace rlpsy_glue
 
 #endif

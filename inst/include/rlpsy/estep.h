@@ -185,6 +185,213 @@ inline EStepResult estep(const Data& d, const double* A, const double* amax,
   return out;
 }
 
+// --- several temperatures per participant ------------------------------------
+//
+// With D dimensions, participant j has z_j in R^D; its decisions of dimension
+// d are the core's pseudo-participant j * D + d (beta = exp(z_jd)), so the
+// behaviour term is a sum over pseudo-participants and its derivatives in z_j
+// are diagonal. The prior z_j ~ N(m_j, Sigma) couples the coordinates:
+//   l_j(z) = sum_d l_jd(z_d) - (z - m_j)' P (z - m_j) / 2,   P = Sigma^-1,
+//   g = (beta_d S1_d)_d - P (z - m_j),
+//   H = diag(beta_d S1_d - beta_d^2 V_d) - P,   H_F = diag(-beta_d^2 V_d) - P,
+// with l_jd, S1_d, V_d those of estep_eval() without prior. The Newton step
+// solves -H s = g when -H is positive definite, else -H_F s = g (H_F is
+// always negative definite); |s| is capped (largest coordinate) and halved
+// until l_j increases, as in the scalar case. SEs: sqrt(diag((-H)^-1)).
+
+struct EStepMvnResult {
+  std::vector<double> z, se, cov, loglik;  // z, se: J*D; cov: J*D*D; loglik: J
+  std::vector<int> iter, status;             // J
+};
+
+// Cholesky of the D x D symmetric matrix M (row-major) into L (lower);
+// false when M is not positive definite.
+inline bool small_cholesky(const std::vector<double>& M, int D, std::vector<double>& L) {
+  L.assign(static_cast<size_t>(D) * D, 0.0);
+  for (int i = 0; i < D; ++i)
+    for (int k = 0; k <= i; ++k) {
+      double s = M[i * D + k];
+      for (int m = 0; m < k; ++m) s -= L[i * D + m] * L[k * D + m];
+      if (i == k) {
+        if (!(s > 0.0) || !std::isfinite(s)) return false;
+        L[i * D + i] = std::sqrt(s);
+      } else {
+        L[i * D + k] = s / L[k * D + k];
+      }
+    }
+  return true;
+}
+
+// x = M^-1 b from the Cholesky factor L of M.
+inline void cholesky_solve(const std::vector<double>& L, int D, const double* b, double* x) {
+  for (int i = 0; i < D; ++i) {
+    double s = b[i];
+    for (int m = 0; m < i; ++m) s -= L[i * D + m] * x[m];
+    x[i] = s / L[i * D + i];
+  }
+  for (int i = D - 1; i >= 0; --i) {
+    double s = x[i];
+    for (int m = i + 1; m < D; ++m) s -= L[m * D + i] * x[m];
+    x[i] = s / L[i * D + i];
+  }
+}
+
+// l_j, g, -H and -H_F of participant j at z (length D). T: the D chosen
+// advantages; mu: the D prior means; P: D x D precision, row-major.
+struct EEvalMvn {
+  double l;
+  std::vector<double> g, negH, negHF;
+};
+
+inline EEvalMvn estep_eval_mvn(const Data& data, const double* A, const double* amax,
+                               int j, int D, const double* T, const double* z,
+                               const double* mu, const double* P) {
+  EEvalMvn e;
+  e.l = 0.0;
+  e.g.assign(D, 0.0);
+  e.negH.assign(static_cast<size_t>(D) * D, 0.0);
+  e.negHF.assign(static_cast<size_t>(D) * D, 0.0);
+  const double inf = std::numeric_limits<double>::infinity();
+  for (int d = 0; d < D; ++d) {
+    const int q = j * D + d;
+    const PersonStats& ps = data.shard_of(q);
+    EEval ed = estep_eval(data, ps, A, amax, q - ps.j0, T[d], z[d], 0.0, inf);
+    e.l += ed.l;
+    e.g[d] = ed.g;
+    e.negH[d * D + d] = -ed.H;
+    e.negHF[d * D + d] = -ed.HF;
+  }
+  for (int a = 0; a < D; ++a) {
+    double pr = 0.0;
+    for (int b = 0; b < D; ++b) {
+      pr += P[a * D + b] * (z[b] - mu[b]);
+      e.negH[a * D + b] += P[a * D + b];
+      e.negHF[a * D + b] += P[a * D + b];
+    }
+    e.g[a] -= pr;
+    e.l -= 0.5 * (z[a] - mu[a]) * pr;
+  }
+  return e;
+}
+
+// Safeguarded D-dimensional Newton for participant j from z0 (length D);
+// writes slot j of `out` only.
+inline void estep_mvn_one(const Data& data, const double* A, const double* amax,
+                          int j, int D, const double* z0, const double* mu,
+                          const double* P, const EStepOptions& opt,
+                          EStepMvnResult& out) {
+  std::vector<double> T(D), z(z0, z0 + D), step(D), zt(D), L;
+  for (int d = 0; d < D; ++d) {
+    const int q = j * D + d;
+    const PersonStats& ps = data.shard_of(q);
+    T[d] = chosen_advantage(data, ps, A, q - ps.j0);
+  }
+  auto maxabs = [](const std::vector<double>& v) {
+    double m = 0.0;
+    for (double x : v) m = std::max(m, std::fabs(x));
+    return m;
+  };
+  EEvalMvn e = estep_eval_mvn(data, A, amax, j, D, T.data(), z.data(), mu, P);
+  int status = kMaxIter, it = 0;
+  for (; it < opt.max_iter; ++it) {
+    bool finite = std::isfinite(e.l);
+    for (double x : e.g) finite = finite && std::isfinite(x);
+    if (!finite) {
+      status = kNonFinite;
+      break;
+    }
+    const double gmax = maxabs(e.g);
+    if (gmax <= opt.tol) {
+      status = kConverged;
+      break;
+    }
+    if (!small_cholesky(e.negH, D, L)) small_cholesky(e.negHF, D, L);
+    cholesky_solve(L, D, e.g.data(), step.data());
+    const double smax = maxabs(step);
+    if (smax > opt.max_step)
+      for (double& s : step) s *= opt.max_step / smax;
+    bool accepted = false;
+    for (int halve = 0; halve < 60; ++halve) {
+      for (int d = 0; d < D; ++d) zt[d] = z[d] + step[d];
+      EEvalMvn t = estep_eval_mvn(data, A, amax, j, D, T.data(), zt.data(), mu, P);
+      const double round_l = 64.0 * std::numeric_limits<double>::epsilon() *
+                             std::fabs(e.l);
+      if (std::isfinite(t.l) &&
+          (t.l >= e.l || (t.l >= e.l - round_l && maxabs(t.g) < gmax))) {
+        z = zt;
+        e = t;
+        accepted = true;
+        break;
+      }
+      for (double& s : step) s *= 0.5;
+    }
+    if (!accepted) {
+      status = kStalled;
+      break;
+    }
+    if (maxabs(step) <= 1e-13 * (1.0 + maxabs(z))) {
+      status = kConverged;
+      ++it;
+      break;
+    }
+  }
+  const bool nd = small_cholesky(e.negH, D, L);
+  if (!nd) small_cholesky(e.negHF, D, L);
+  // (-H)^-1 column by column
+  std::vector<double> unit(D, 0.0), col(D);
+  for (int b = 0; b < D; ++b) {
+    std::fill(unit.begin(), unit.end(), 0.0);
+    unit[b] = 1.0;
+    cholesky_solve(L, D, unit.data(), col.data());
+    for (int a = 0; a < D; ++a)
+      out.cov[(static_cast<size_t>(j) * D + a) * D + b] = col[a];
+  }
+  for (int d = 0; d < D; ++d) {
+    out.z[static_cast<size_t>(j) * D + d] = z[d];
+    out.se[static_cast<size_t>(j) * D + d] =
+        std::sqrt(out.cov[(static_cast<size_t>(j) * D + d) * D + d]);
+  }
+  out.loglik[j] = e.l;
+  out.iter[j] = it;
+  if (status == kConverged && !nd) status = kStalled;
+  out.status[j] = status;
+}
+
+// The MVN E-step for all J = data.J / D participants in parallel. z0, mu:
+// J*D (participant-major); P: D x D precision, row-major.
+inline EStepMvnResult estep_mvn(const Data& d, const double* A, const double* amax,
+                                int D, const double* z0, const double* mu,
+                                const double* P, const EStepOptions& opt,
+                                const Runner& run) {
+  const int J = d.J / D;
+  EStepMvnResult out;
+  out.z.assign(z0, z0 + d.J);
+  out.se.assign(d.J, std::numeric_limits<double>::quiet_NaN());
+  out.cov.assign(static_cast<size_t>(d.J) * D, std::numeric_limits<double>::quiet_NaN());
+  out.loglik.assign(J, std::numeric_limits<double>::quiet_NaN());
+  out.iter.assign(J, 0);
+  out.status.assign(J, kConverged);
+  run(J, 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const int j = static_cast<int>(i);
+      estep_mvn_one(d, A, amax, j, D, z0 + static_cast<size_t>(j) * D,
+                    mu + static_cast<size_t>(j) * D, P, opt, out);
+    }
+  });
+  return out;
+}
+
+// The prior term of the objective: sum_j (z_j - m_j)' P (z_j - m_j) / 2.
+inline double prior_term_mvn(const double* z, const double* mu, const double* P,
+                             int J, int D) {
+  double s = 0.0;
+  for (int j = 0; j < J; ++j)
+    for (int a = 0; a < D; ++a)
+      for (int b = 0; b < D; ++b)
+        s += (z[j * D + a] - mu[j * D + a]) * P[a * D + b] * (z[j * D + b] - mu[j * D + b]);
+  return 0.5 * s;
+}
+
 }  // namespace rlpsy
 
 #endif

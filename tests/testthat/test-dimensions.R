@@ -1,0 +1,139 @@
+# Several temperatures per participant: rlpsy_fit(dimension = ).
+
+dims_task <- function() random_task(S = 20, K = 3, seed = 1)
+
+test_that("a constant dimension column gives today's fit exactly", {
+  sims <- simulate_people(random_task(S = 10, K = 3), n_participants = 40,
+                          n_decisions = 60)
+  sims$one <- "all"
+  f0 <- fit_people(sims)
+  f1 <- rlpsy_fit(sims, "participant", "state", "action", "next_state",
+                  done = "done", reward = "reward", gamma = 0.9, tau = 1,
+                  dimension = "one", control = rlpsy_control(threads = 2))
+  expect_identical(coef(f1), coef(f0))
+  expect_identical(f1$se, f0$se)
+  expect_identical(f1$prior, f0$prior)
+  expect_identical(f1$Q, f0$Q)
+  expect_identical(f1$objective, f0$objective)
+  expect_identical(f1$participants, f0$participants)
+  expect_identical(f1$trace[names(f1$trace) != "time"], f0$trace[names(f0$trace) != "time"])
+})
+
+test_that("two dimensions split by state parity are recovered (issue 13)", {
+  sd <- simulate_dims(dims_task(), J = 300, rho = 0.5)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  expect_true(fit$converged)
+  expect_identical(fit$dimensions, c("even", "odd"))
+  expect_identical(dim(coef(fit)), c(300L, 2L))
+  z <- fit$z[rownames(sd$z), ]
+  r <- diag(cor(z, sd$z))
+  expect_true(all(r >= 0.8))
+  rho_hat <- stats::cov2cor(fit$prior$Sigma)[1, 2]
+  expect_lt(abs(rho_hat - 0.5), 0.15)
+  expect_named(fit$prior, c("mu", "Sigma"))
+  expect_identical(dimnames(fit$prior$Sigma), list(c("even", "odd"), c("even", "odd")))
+  # the EB fixed point: mu = mean z, Sigma = mean of (z - mu)(z - mu)' + V_j
+  expect_equal(unname(fit$prior$mu), unname(colMeans(fit$z)), tolerance = 1e-5)
+  R <- sweep(fit$z, 2L, colMeans(fit$z))
+  S <- crossprod(R) / nrow(R) + apply(fit$posterior_cov, c(2L, 3L), mean)
+  expect_equal(unname(fit$prior$Sigma), unname(S), tolerance = 1e-5)
+  expect_equal(unname(fit$se), unname(t(sqrt(apply(fit$posterior_cov, 1L, diag)))),
+               tolerance = 1e-12)
+})
+
+test_that("the D-dimensional E-step finds the exact posterior mode and curvature", {
+  sd <- simulate_dims(random_task(S = 8, K = 3, seed = 2), J = 30, n = 40, seed = 5)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  for (j in c(1L, 7L, 19L)) {
+    f <- function(z) -log_posterior_dims(fit, j, z)
+    opt <- stats::optim(c(0, 0), f, method = "BFGS",
+                        control = list(reltol = 1e-14, maxit = 1000))
+    expect_equal(unname(fit$z[j, ]), opt$par, tolerance = 1e-4)
+    H <- stats::optimHess(unname(fit$z[j, ]), f)
+    expect_equal(unname(fit$posterior_cov[j, , ]), solve(H), tolerance = 1e-4)
+  }
+})
+
+test_that("several dimensions give the same numbers with 1 and 2 threads", {
+  sd <- simulate_dims(dims_task(), J = 60, n = 60, seed = 7)
+  f1 <- fit_dims(sd$data, threads = 1, dimension = "dim")
+  f2 <- fit_dims(sd$data, threads = 2, dimension = "dim")
+  expect_identical(f1$z, f2$z)
+  expect_identical(f1$se, f2$se)
+  expect_identical(f1$prior, f2$prior)
+  expect_identical(f1$Q, f2$Q)
+})
+
+test_that("a participant without decisions in a dimension is scored from the prior", {
+  sd <- simulate_dims(dims_task(), J = 40, n = 60, seed = 8)
+  d <- sd$data[!(sd$data$participant == "p001" & sd$data$dim == "odd"), ]
+  expect_warning(fit <- fit_dims(d, dimension = "dim"),
+                 class = "rlpsy_warning_identification")
+  p <- fit$participants
+  row <- p$participant == "p001" & p$dimension == "odd"
+  expect_identical(p$n_decisions[row], 0L)
+  expect_identical(as.character(p$status[row]), "not_identified")
+  # its odd z is the prior's conditional mean given its even z
+  S <- fit$prior$Sigma
+  m <- fit$prior$mu[["odd"]] + S[2, 1] / S[1, 1] * (fit$z["p001", "even"] - fit$prior$mu[["even"]])
+  expect_equal(fit$z["p001", "odd"], m, tolerance = 1e-6)
+})
+
+test_that("the methods work per dimension and the rest refuse clearly", {
+  sd <- simulate_dims(dims_task(), J = 40, n = 60, seed = 9)
+  fit <- fit_dims(sd$data, dimension = dim)
+  expect_identical(rownames(coef(fit)), sprintf("p%03d", 1:40))
+  ci <- confint(fit, parm = c("p002", "p005"))
+  expect_identical(rownames(ci), c("p002:even", "p002:odd", "p005:even", "p005:odd"))
+  expect_equal(unname(ci[1, ]), unname(exp(fit$z["p002", "even"] +
+                                             c(-1, 1) * qnorm(0.975) * fit$se["p002", "even"])))
+  expect_identical(rownames(coef(summary(fit)))[1:2], c("p001:even", "p001:odd"))
+  pb <- predict(fit, type = "beta")
+  expect_identical(names(pb)[1:2], c("participant", "dimension"))
+  expect_identical(nrow(pb), 80L)
+  expect_identical(tidy(fit)$dimension, rep(c("even", "odd"), 40))
+  expect_identical(tidy(fit, effects = "prior")$term,
+                   c("mu[even]", "mu[odd]", "sigma[even]", "sigma[odd]", "cor[even,odd]"))
+  v <- cor_validity(fit, stats::setNames(sd$z[, "even"], rownames(sd$z)), scale = "log")
+  expect_identical(v$dimension, c("even", "odd"))
+  expect_gt(v$r[1], v$r[2])
+  rel <- rlpsy_reliability(fit, method = "model")
+  expect_identical(rel$dimension, c("even", "odd"))
+  expect_output(print(fit), "MVN\\(mu = ")
+  expect_output(print(summary(fit)), "model \\(conditional on Q\\): even")
+  P <- predict(fit, type = "prob")
+  beta <- fit$beta[cbind(match(sd$data$participant, rownames(fit$beta)),
+                         match(sd$data$dim, colnames(fit$beta)))]
+  i <- 5L
+  A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
+  expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
+  for (f in list(function() rlpsy_scores(fit, "eap"), function() rlpsy_reliability(fit),
+                 function() confint(fit, method = "boot", R = 2),
+                 function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
+                 function() plot(fit, which = "beta"),
+                 function() predict(fit, newdata = sd$data[1:5, ], type = "beta"),
+                 function() simulate(fit, type = "trajectory"))) {
+    expect_error(f(), class = "rlpsy_error_unsupported")
+  }
+})
+
+test_that("bad `dimension` input gives clear errors", {
+  sd <- simulate_dims(random_task(S = 6, K = 3), J = 10, n = 20, seed = 4)
+  d <- sd$data
+  expect_error(fit_dims(d, dimension = "nope"), "does not have", class = "rlpsy_error_input")
+  expect_error(fit_dims(d, dimension = "reward"), "character or a factor",
+               class = "rlpsy_error_input")
+  expect_error(fit_dims(d, dimension = "action"), "before the choice",
+               class = "rlpsy_error_input")
+  d$by_action <- ifelse(d$action == d$action[1], "a", "b")
+  expect_warning(fit_dims(d, dimension = "by_action"), "function of the action",
+                 class = "rlpsy_warning_dimension")
+  d$dim[3] <- NA
+  expect_error(fit_dims(d, dimension = "dim"), "missing or empty", class = "rlpsy_error_input")
+  expect_error(fit_dims(sd$data, dimension = "dim", method = "marginal"),
+               "cannot yet", class = "rlpsy_error_input")
+  expect_error(fit_dims(sd$data, dimension = c("dim", "dim")), class = "rlpsy_error_input")
+  enc <- rlpsy_data(sd$data, "participant", "state", "action", "next_state", "done", "reward")
+  expect_error(rlpsy_fit(enc, gamma = 0.9, dimension = "dim"), "data frame",
+               class = "rlpsy_error_input")
+})
