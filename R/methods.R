@@ -505,18 +505,20 @@ coef.rlpsy_fit <- function(object, type = c("beta", "log"), ...) {
 #' @rdname coef.rlpsy_fit
 #' @export
 confint.rlpsy_fit <- function(object, parm, level = 0.95,
-                              method = c("wald", "boot"), R = 200, seed = NULL,
+                              method = c("wald", "boot", "sandwich"), R = 200,
+                              seed = NULL,
                               ...) {
   check_dots_empty_rlpsy("confint()", ...)
-  method <- check_choice(method, c("wald", "boot"), "method")
+  method <- check_choice(method, c("wald", "boot", "sandwich"), "method")
   level <- check_level(level)
   labels <- names(object$z)
   j <- if (missing(parm)) seq_along(labels) else select_participants(parm, labels)
   if (method == "boot") return(boot_limits(object, j, level, R, seed))
   if (!missing(R) || !is.null(seed)) {
     rlpsy_abort("`R` and `seed` are settings of the bootstrap: use them with ",
-                "method = \"boot\", not with the Wald intervals.")
+                "method = \"boot\", not with the ", method, " intervals.")
   }
+  if (method == "sandwich") return(sandwich_limits(object, j, level))
   wald_limits(object$z[j], object$se[j], level)
 }
 
