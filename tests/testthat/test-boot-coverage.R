@@ -13,7 +13,8 @@ test_that("the bootstrap intervals cover better than Wald with a noisy learned r
   expect_equal(attr(boot, "failed"), 0)
   # Wald (conditional on Q) under-covers: the noise in A attenuates beta
   expect_lt(cover(wald), 0.88)
-  # bench/coverage.R, 5 data sets, R = 200: Wald 0.77, boot 0.89 pooled
+  # bench/coverage.R, this task (harsh), 5 data sets, R = 200: Wald 0.77,
+  # boot 0.89 pooled (this data set 0.79 / 0.94); 30 states: 0.88 / 0.944
   expect_gte(cover(boot), 0.88)
   expect_gte(cover(boot) - cover(wald), 0.05)
   # wider, but not absurdly so
