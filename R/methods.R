@@ -437,7 +437,9 @@ print_table <- function(m, digits) {
 #' * `"sandwich"`: measurement error plus the sampling variability of the
 #'   value function and reward (robust covariance), with the prior held
 #'   fixed and no bias correction. For fits with at most 2,000 task
-#'   parameters (Q and reward); a few hundred gradient evaluations.
+#'   parameters (Q and reward); \eqn{2p} profiled gradient evaluations
+#'   plus one gradient per participant (on the data without them), so its
+#'   cost grows with participants times decisions.
 #'
 #' The estimates are posterior modes of \eqn{z_j} under the prior
 #' \eqn{N(\mu, \sigma^2)} of `fit$prior`, and \eqn{SE_j} is the inverse
