@@ -509,7 +509,9 @@ print_table <- function(m, digits) {
 #' \eqn{\sqrt{g_j' V g_j}} averages 0.022 on the log scale, against a
 #' spread of the re-scored modes over bootstrap refits of 0.064 (prior held
 #' fixed) and 0.087 (prior re-estimated); its intervals are 1-2% wider than
-#' Wald's. Prefer `method = "boot"` where the refits are affordable. The
+#' Wald's. In `bench/coverage.R` (learned reward, 240-280 task parameters,
+#' under 0.4 s a fit) it covers 0.78 and 0.89 where Wald covers 0.77 and
+#' 0.88 and the bootstrap 0.89 and 0.94. Prefer `method = "boot"` where the refits are affordable. The
 #' result has an attribute `se`, the \eqn{s_j}.
 #'
 #' @param object an `rlpsy_fit` object.
