@@ -24,6 +24,28 @@ test_that("sandwich intervals contain the estimates, widen Wald and compare with
   })
 })
 
+test_that("the sandwich's finite differences are those of a smooth profiled objective", {
+  task <- eco_task()
+  fit <- eco_fit(eco_sims(task, J = 25, n = 60, sd = 0.4, seed = 8), task)
+  parts <- rlpsy:::sandwich_parts(fit)
+  H <- parts$H
+  # the Hessian of the profiled objective is symmetric and positive
+  # semi-definite at the fit (a minimum), up to the differencing error
+  expect_lt(max(abs(H - t(H))), 1e-4 * max(abs(H)))
+  ev <- eigen((H + t(H)) / 2, symmetric = TRUE)$values
+  expect_gt(min(ev), -1e-6 * max(ev))
+  # z*(x) at the fit's parameters reproduces the fit's scores
+  x0 <- c(as.vector(rlpsy:::fit_theta(fit)), as.vector(unclass(fit$w)))
+  at <- rlpsy:::profiled_gradient(fit)(x0)
+  expect_equal(at$z, unname(fit$z), tolerance = 1e-6)
+  # dz*/dx does not depend on the step of the central difference
+  k <- which.max(colSums(abs(parts$G)))
+  h <- 3e-5
+  f <- rlpsy:::profiled_gradient(fit)
+  fd <- (f(replace(x0, k, x0[k] + h))$z - f(replace(x0, k, x0[k] - h))$z) / (2 * h)
+  expect_equal(fd, parts$G[, k], tolerance = 1e-3)
+})
+
 test_that("the per-participant gradient contributions add up for decomposable terms", {
   fit <- small_fit(reward = FALSE)
   x0 <- c(as.vector(rlpsy:::fit_theta(fit)), as.vector(unclass(fit$w)))
@@ -37,4 +59,10 @@ test_that("the sandwich refuses what it cannot do", {
   expect_classed_error(rlpsy:::sandwich_check(fit, max_params = 10),
                        "method = \"boot\"", "limited to 10")
   expect_classed_error(confint(fit, method = "sandwich", R = 10), "`R` and `seed`")
+  marginal <- fit
+  marginal$method <- "marginal"
+  expect_classed_error(confint(marginal, method = "sandwich"), "MAP fit", "method = \"boot\"")
+  regression <- fit
+  regression$person_design <- matrix(1, fit$data$n_participants, 1)
+  expect_classed_error(confint(regression, method = "sandwich"), "person_formula")
 })
