@@ -5,10 +5,8 @@
 #' @noRd
 heldout_logprob <- function(fit, newdata, features = NULL, beta = NULL) {
   tk <- predict_task(fit, features, newdata)
-  nd <- encode_task_newdata(fit, newdata, tk, need_action = TRUE)
-  check_newdata_available(fit, tk, nd)
-  P <- predict_prob(fit, newdata, tk, beta)
-  log(P[cbind(seq_len(nrow(P)), nd$action + 1L)])
+  r <- policy_rows(fit, newdata, tk, beta, need_action = TRUE)
+  log(r$P[cbind(seq_len(nrow(r$P)), r$nd$action + 1L)])
 }
 
 #' Cross-validated held-out log-likelihood
@@ -72,7 +70,6 @@ rlpsy_cv <- function(fit, folds = 5, by = c("participant", "decision"), seed = N
   by <- check_choice(by, c("participant", "decision"), "by")
   if (!is.null(seed)) seed <- check_number(seed, "seed")
   enc <- fit$data
-  n_j <- diff(enc$offsets)
   stream <- seeded_stream(seed)
   fold <- stream(if (by == "decision") deal_decisions(enc, folds) else
     deal_participants(enc, folds))
@@ -171,9 +168,7 @@ cv_participants <- function(refit, enc, test, role) {
   s <- score_codes(refit, tk, match(p_lab, labs) - 1L, enc$state[sc], enc$action[sc], labs)
   beta <- stats::setNames(exp(s$z), labs)
   lab_pr <- enc$participants[enc$participant[pr] + 1L]
-  b <- unname(beta[lab_pr])
-  lp <- chosen_logprob(refit, b, enc$state[pr], enc$action[pr])
-  lp
+  chosen_logprob(refit, unname(beta[lab_pr]), enc$state[pr], enc$action[pr])
 }
 
 #' Log-probability of chosen actions (0-based state and action codes) under

@@ -261,7 +261,18 @@ encode_task_newdata <- function(fit, newdata, tk, need_action) {
 #' participants not in the fit scored from newdata first.
 #' @noRd
 predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta = NULL) {
+  policy_rows(fit, newdata, tk, beta)$P
+}
+
+#' The policy of each row of newdata (or of the fitted decisions in data
+#' order) and, with newdata, its encoding on tk (see predict_prob)
+#' With `need_action`, newdata must have the action column, and its chosen
+#' actions must be available (checked before any participant is scored).
+#' @return list(P = n x K probabilities, nd = encode_task_newdata() or NULL)
+#' @noRd
+policy_rows <- function(fit, newdata, tk, beta, need_action = FALSE) {
   d <- fit$data
+  nd <- NULL
   if (is.null(newdata)) {
     if (tk$new) rlpsy_abort("type = \"prob\" on a new task needs `newdata`.")
     inv <- order(d$row)
@@ -270,9 +281,11 @@ predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta 
     state <- d$state[inv]
   } else {
     if (is.null(beta)) check_one_dimension(fit, "Predictions for `newdata` without `beta`")
-    need_action <- is.null(beta) && !tk$new &&
-      need_scores(d, encode_newdata(d, newdata, "participant"), newdata)
-    nd <- encode_task_newdata(fit, newdata, tk, need_action = need_action || (is.null(beta) && tk$new))
+    # participants to score from newdata need its action column
+    score <- is.null(beta) &&
+      (tk$new || need_scores(d, encode_newdata(d, newdata, "participant"), newdata))
+    nd <- encode_task_newdata(fit, newdata, tk, need_action = need_action || score)
+    if (need_action) check_newdata_available(fit, tk, nd)
     b <- if (!is.null(beta)) row_betas(beta, nd$participant) else
       fitted_or_scored_betas(fit, newdata, tk, nd)
     state <- nd$state
@@ -284,7 +297,7 @@ predict_prob <- function(fit, newdata, tk = predict_task(fit, NULL, NULL), beta 
                "Predict for fewer rows at a time.")
   P <- policy_probs(tk$A, tk$available, b, state + 1L)
   dimnames(P) <- list(NULL, tk$actions)
-  P
+  list(P = P, nd = nd)
 }
 
 #' Whether newdata has participants who are not in the fit (then they are

@@ -100,14 +100,14 @@ class Model {
   // parameter vector x = [theta_Q, w (learned reward only)]
   long n_params() const { return n_q() + n_w(); }
 
-  // One node per participant: beta_j = exp(z_j) with weight omega_j
-  // (nullptr: all 1), as in the MAP fit's M-step.
-  void set_beta(const double* z, const double* weight = nullptr) {
-    std::vector<int> off(d_.J + 1);
-    for (int j = 0; j <= d_.J; ++j) off[j] = j;
-    std::vector<double> w(d_.J, 1.0);
-    if (weight) std::copy(weight, weight + d_.J, w.begin());
-    set_nodes(off.data(), z, w.data());
+  // One node per participant: beta_j = exp(z_j) with weight 1, as in the
+  // MAP fit's M-step (called at every profiled evaluation: no temporaries).
+  void set_beta(const double* z) {
+    node_off_.resize(d_.J + 1);
+    for (int j = 0; j <= d_.J; ++j) node_off_[j] = j;
+    node_w_.assign(d_.J, 1.0);
+    node_beta_.resize(d_.J);
+    for (int j = 0; j < d_.J; ++j) node_beta_[j] = std::exp(z[j]);
   }
   // Person nodes: participant j's nodes are [off[j], off[j+1]), node g with
   // beta = exp(z[g]) and weight w[g] (e.g. quadrature nodes and posterior
