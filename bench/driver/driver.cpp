@@ -2,7 +2,7 @@
 //
 //   ./rlpsy-driver [--decisions 1e6] [--participants P] [--states S]
 //                  [--actions K] [--min-actions k] [--threads-max N]
-//                  [--reps 5] [--seed 1]
+//                  [--reps 5] [--seed 1] [--runner pool|spawn]
 //
 // Builds a random sparse MDP and simulated decisions itself (as bench/tasks.R
 // does), compresses them with rlpsy::compress(), and times (a) one objective
@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,13 +37,17 @@
 namespace {
 
 // ---------------------------------------------------------------------------
-// The Runner: [0, n) in T contiguous chunks (fewer when n / grain is
-// smaller), chunk 0 on the calling thread. The core's bodies write only
-// their own slots and reduce serially afterwards, so the split does not
-// change any result.
-struct ThreadRunner : rlpsy::Runner {
+// Two Runners. The core's bodies write only their own slots and reduce
+// serially afterwards, so neither the runner nor the split changes any
+// result (checked bit for bit below).
+//
+// SpawnRunner: [0, n) in T contiguous, equal-length chunks (fewer when
+// n / grain is smaller), chunk 0 on the calling thread, threads started per
+// call. Equal index counts are not equal work: states and blocks differ in
+// size.
+struct SpawnRunner : rlpsy::Runner {
   unsigned threads;
-  explicit ThreadRunner(unsigned t) : threads(t < 1 ? 1 : t) {}
+  explicit SpawnRunner(unsigned t) : threads(t < 1 ? 1 : t) {}
   void operator()(std::size_t n, std::size_t grain,
                   const rlpsy::RangeBody& body) const override {
     if (n == 0) return;
@@ -67,6 +75,91 @@ struct ThreadRunner : rlpsy::Runner {
   }
 };
 
+// PoolRunner: T - 1 persistent std::threads plus the calling thread take
+// pieces of [0, n) from an atomic counter until none is left (dynamic
+// scheduling, as TBB's parallel_for does for the package): about 32 pieces
+// per thread, none smaller than `grain`, so a thread that drew small
+// pieces takes more of them.
+class PoolRunner : public rlpsy::Runner {
+ public:
+  explicit PoolRunner(unsigned t) : threads_(t < 1 ? 1 : t) {
+    for (unsigned i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+  }
+  ~PoolRunner() override {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  PoolRunner(const PoolRunner&) = delete;
+  PoolRunner& operator=(const PoolRunner&) = delete;
+
+  void operator()(std::size_t n, std::size_t grain,
+                  const rlpsy::RangeBody& body) const override {
+    if (n == 0) return;
+    if (grain < 1) grain = 1;
+    if (threads_ == 1 || n <= grain) {
+      body(0, n);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      body_ = &body;
+      n_ = n;
+      piece_ = std::max<std::size_t>(grain, n / (32 * threads_));
+      next_.store(0);
+      busy_ = static_cast<unsigned>(workers_.size());
+      err_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lk(m_);
+    done_.wait(lk, [this] { return busy_ == 0; });
+    if (err_) std::rethrow_exception(err_);
+  }
+
+ private:
+  void work() const {
+    for (;;) {
+      const std::size_t b = next_.fetch_add(piece_);
+      if (b >= n_) return;
+      try {
+        (*body_)(b, std::min(n_, b + piece_));
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(m_);
+        if (!err_) err_ = std::current_exception();
+      }
+    }
+  }
+  void loop() {
+    unsigned long seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lk(m_);
+      wake_.wait(lk, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      lk.unlock();
+      work();
+      lk.lock();
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+
+  const unsigned threads_;
+  std::vector<std::thread> workers_;
+  mutable std::mutex m_;
+  mutable std::condition_variable wake_, done_;
+  mutable const rlpsy::RangeBody* body_ = nullptr;
+  mutable std::size_t n_ = 0, piece_ = 1;
+  mutable std::atomic<std::size_t> next_{0};
+  mutable unsigned busy_ = 0;
+  mutable unsigned long generation_ = 0;
+  mutable std::exception_ptr err_;
+  bool stop_ = false;
+};
 
 struct Options {
   long decisions = 1000000, participants = 0;
@@ -74,6 +167,7 @@ struct Options {
   unsigned threads_max = 0;
   int reps = 5;
   unsigned long long seed = 1;
+  bool spawn = false;  // --runner spawn: SpawnRunner; default pool
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -81,10 +175,11 @@ struct Options {
   std::fprintf(stderr,
       "usage: rlpsy-driver [--decisions 1e6] [--participants P] [--states S]\n"
       "                    [--actions K] [--min-actions k] [--threads-max N]\n"
-      "                    [--reps 5] [--seed 1]\n"
+      "                    [--reps 5] [--seed 1] [--runner pool|spawn]\n"
       "defaults as bench/common.R: P = decisions / 100; 500 states x 5 actions\n"
       "below 1e7 decisions, else 1000 x 10 with 5-10 available per state;\n"
-      "N = hardware_concurrency.\n");
+      "N = hardware_concurrency; runner pool (persistent threads, dynamic\n"
+      "pieces) or spawn (threads per call, equal contiguous chunks).\n");
   std::exit(msg ? 2 : 0);
 }
 
@@ -102,6 +197,12 @@ Options parse(int argc, char** argv) {
     std::string f = argv[i];
     if (f == "-h" || f == "--help") usage(nullptr);
     if (i + 1 >= argc) usage(("missing value for " + f).c_str());
+    if (f == "--runner") {
+      const std::string r = argv[++i];
+      if (r != "pool" && r != "spawn") usage("--runner must be pool or spawn");
+      o.spawn = r == "spawn";
+      continue;
+    }
     const double v = number(f.c_str(), argv[++i]);
     if (f == "--decisions") o.decisions = static_cast<long>(v);
     else if (f == "--participants") o.participants = static_cast<long>(v);
@@ -306,6 +407,32 @@ struct Core {
   }
 };
 
+// The hardware's own ceiling: T threads each run the same fixed loop of
+// exp() and log() on private data (nothing shared, no memory traffic), and
+// the speedup is T times the 1-thread time over the T-thread time. Below T
+// when the cores slow down as more of them are busy (turbo, shared power).
+double independent_seconds(unsigned T) {
+  std::vector<double> sink(T * 8, 0.0);  // one cache line per thread
+  auto loop = [&](unsigned t) {
+    double x = 0.5 + t * 1e-3, acc = 0.0;
+    for (int i = 0; i < 20000000; ++i) {
+      acc += std::exp(-x) + std::log(x);
+      x += 1e-9;
+    }
+    sink[t * 8] = acc;
+  };
+  const double s = std::chrono::duration<double>(
+      std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < T; ++t) pool.emplace_back(loop, t);
+  loop(0);
+  for (auto& th : pool) th.join();
+  volatile double keep = std::accumulate(sink.begin(), sink.end(), 0.0);
+  (void)keep;
+  return std::chrono::duration<double>(
+      std::chrono::steady_clock::now().time_since_epoch()).count() - s;
+}
+
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
@@ -362,6 +489,26 @@ std::string proc_line(const char* file, const char* key) {
       return v;
     }
   return "unknown";
+}
+
+// Distinct (physical id, core id) pairs in /proc/cpuinfo: the physical
+// cores behind the hardware threads (0 when the file does not say).
+int physical_cores() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, phys = "0";
+  std::vector<std::string> seen;
+  while (std::getline(in, line)) {
+    const auto c = line.find(':');
+    if (c == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", c - 1) + 1);
+    const std::string val = c + 2 <= line.size() ? line.substr(c + 2) : "";
+    if (key == "physical id") phys = val;
+    if (key == "core id") {
+      const std::string id = phys + ":" + val;
+      if (std::find(seen.begin(), seen.end(), id) == seen.end()) seen.push_back(id);
+    }
+  }
+  return static_cast<int>(seen.size());
 }
 
 double peak_rss_mb() {
@@ -436,7 +583,7 @@ int main(int argc, char** argv) {
   const Core::Sizes d = core.sizes();
 
   const unsigned T = o.threads_max;
-  std::vector<std::vector<double>> te(T), to(T);
+  std::vector<std::vector<double>> te(T), to(T), ti(T);
   rlpsy::EStepResult e0;  // the 1-thread results every run is compared with
   ObjResult o0;
   std::vector<bool> same_e(T, true), same_o(T, true);
@@ -444,13 +591,18 @@ int main(int argc, char** argv) {
 
   // warm-up and reference results, then repeats with the thread counts
   // interleaved so that a change in the machine's load hits all alike
-  e0 = core.estep(z0, ThreadRunner(1));
+  std::vector<std::unique_ptr<rlpsy::Runner>> runners;
+  for (unsigned k = 1; k <= T; ++k) {
+    if (o.spawn) runners.emplace_back(new SpawnRunner(k));
+    else runners.emplace_back(new PoolRunner(k));
+  }
+  e0 = core.estep(z0, *runners[0]);
   core.set_beta(e0.z);
-  core.objective(ThreadRunner(1), o0);
+  core.objective(*runners[0], o0);
   const CpuSnapshot c0 = cpu_snapshot();
   for (int r = 0; r < o.reps; ++r)
     for (unsigned k = 0; k < T; ++k) {
-      const ThreadRunner run(k + 1);
+      const rlpsy::Runner& run = *runners[k];
       double s = now();
       rlpsy::EStepResult e = core.estep(z0, run);
       te[k].push_back(now() - s);
@@ -460,6 +612,7 @@ int main(int argc, char** argv) {
       core.objective(run, ob);
       to[k].push_back(now() - s);
       same_o[k] = same_o[k] && same(ob, o0);
+      ti[k].push_back(independent_seconds(k + 1));
     }
 
   const CpuSnapshot c1 = cpu_snapshot();
@@ -468,17 +621,21 @@ int main(int argc, char** argv) {
   Core::summary(e0, newton, converged);
 
   std::printf("# rlpsy standalone driver: %s decisions\n\n", with_commas(N).c_str());
-  std::printf("Machine: %s; %u hardware threads (std::thread::hardware_concurrency); "
-              "%.1f GB RAM; compiler: g++ %s (-O2, static); load average at start %s.\n\n",
+  std::printf("Machine: %s; %u hardware threads (std::thread::hardware_concurrency) "
+              "on %d physical cores (/proc/cpuinfo); "
+              "%.1f GB RAM; compiler: g++ %s (-O2, static); load average at start %s. "
+              "Runner: %s.\n\n",
               proc_line("/proc/cpuinfo", "model name").c_str(),
-              std::thread::hardware_concurrency(),
+              std::thread::hardware_concurrency(), physical_cores(),
               ram_gb(), __VERSION__,
               [] {
                 std::ifstream in("/proc/loadavg");
                 std::string a, b, c;
                 in >> a >> b >> c;
                 return a + " " + b + " " + c;
-              }().c_str());
+              }().c_str(),
+              o.spawn ? "spawn (threads started per call, equal contiguous chunks)"
+                      : "pool (persistent std::threads, dynamic pieces)");
   std::printf("Problem: %s decisions, %s participants, %d states x %d actions "
               "(%d-%d available), seed %llu; %s units (participant, state), "
               "%s cells, %s Bellman tuples. Simulated in %.2f s, compressed in %.2f s; "
@@ -500,17 +657,22 @@ int main(int argc, char** argv) {
               static_cast<double>(newton) / d.J, with_commas(converged).c_str(),
               with_commas(d.J).c_str(), o.reps,
               others < 0 ? "an unknown number of" : fixed2(others).c_str());
-  std::printf("| threads | E-step ms | speedup | objective+gradient ms | speedup | identical |\n");
-  std::printf("|---:|---:|---:|---:|---:|:---|\n");
-  const double e1 = median(te[0]), o1 = median(to[0]);
+  std::printf("| threads | E-step ms | speedup | objective+gradient ms | speedup | "
+              "independent work: speedup | identical |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|:---|\n");
+  const double e1 = median(te[0]), o1 = median(to[0]), i1 = median(ti[0]);
   bool all_same = true;
   for (unsigned k = 0; k < T; ++k) {
     const double ek = median(te[k]), ok = median(to[k]);
     const bool s = same_e[k] && same_o[k];
     all_same = all_same && s;
-    std::printf("| %u | %.1f | %.2f | %.1f | %.2f | %s |\n", k + 1, 1e3 * ek, e1 / ek,
-                1e3 * ok, o1 / ok, s ? "yes" : "no");
+    std::printf("| %u | %.1f | %.2f | %.1f | %.2f | %.2f | %s |\n", k + 1, 1e3 * ek, e1 / ek,
+                1e3 * ok, o1 / ok, (k + 1) * i1 / median(ti[k]), s ? "yes" : "no");
   }
+  std::printf("\n`independent work`: each of T threads runs the same fixed loop of "
+              "exp() and log() on private data; T x the 1-thread time over the "
+              "T-thread time. It is the machine's ceiling for a perfectly parallel "
+              "computation (below T when busy cores run slower).\n");
   std::printf("\n`identical`: E-step z, se, loglik, iterations and status, and the "
               "objective's value, components and gradient are bit-for-bit equal to the "
               "1-thread results in every repeat.\n");

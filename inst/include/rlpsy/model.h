@@ -69,6 +69,7 @@ class Model {
     rho_.resize(d_.S);
     amax_.resize(d_.S);
     ms_.resize(d_.S);
+    f_state_.resize(d_.S);
     V_.resize(d_.S);
     dV_.resize(d_.S);
     rt_.assign(d_.b_n.size(), 0.0);
@@ -181,8 +182,13 @@ class Model {
         for (size_t i = b; i < e; ++i) behaviour_block(k, i, grad, p.data());
       });
     }
+    // each state sums its own blocks (own slots), in parallel; the states'
+    // totals are then added serially in state order
+    run(S, 16, [&](size_t b, size_t e) {
+      for (size_t s = b; s < e; ++s) f_state_[s] = reduce_state(static_cast<int>(s));
+    });
     double f = 0.0;
-    for (int s = 0; s < S; ++s) f += reduce_state(s);
+    for (int s = 0; s < S; ++s) f += f_state_[s];
     return f;
   }
 
@@ -591,6 +597,7 @@ class Model {
   std::unique_ptr<RewardModel> r_;
   bool reward_pair_table_ = true;
   std::vector<double> Q_, A_, gA_, rho_, ms_, amax_, V_, dV_;
+  std::vector<double> f_state_;             // behaviour term per state
   std::vector<int> node_off_;               // person nodes, see set_nodes
   std::vector<double> node_beta_, node_w_;
   std::vector<double> rt_, drt_;            // learned reward per tuple, gradient
