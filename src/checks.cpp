@@ -4,6 +4,8 @@
 #include <Rcpp.h>
 #include <rlpsy/checks.h>
 
+#include "fields.h"
+
 namespace {
 
 rlpsy::EncodedView view_of(const Rcpp::List& enc) {
@@ -13,15 +15,15 @@ rlpsy::EncodedView view_of(const Rcpp::List& enc) {
   e.S = Rcpp::as<int>(enc["n_states"]);
   e.K = Rcpp::as<int>(enc["n_actions"]);
   e.N = Rf_xlength(enc["state"]);
-  e.offsets = INTEGER(enc["offsets"]);
-  e.participant = INTEGER(enc["participant"]);
-  e.state = INTEGER(enc["state"]);
-  e.action = INTEGER(enc["action"]);
-  e.next_state = INTEGER(enc["next_state"]);
-  e.done = INTEGER(enc["done"]);
-  SEXP r = enc.containsElementNamed("reward") ? SEXP(enc["reward"]) : R_NilValue;
-  e.reward = Rf_isNull(r) ? nullptr : REAL(r);
-  e.available = LOGICAL(enc["available"]);
+  using rlpsy_glue::int_field;
+  e.offsets = int_field(enc, "offsets");
+  e.participant = int_field(enc, "participant");
+  e.state = int_field(enc, "state");
+  e.action = int_field(enc, "action");
+  e.next_state = int_field(enc, "next_state");
+  e.done = int_field(enc, "done");
+  e.reward = rlpsy_glue::real_field(enc, "reward");
+  e.available = int_field(enc, "available");
   return e;
 }
 

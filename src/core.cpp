@@ -8,31 +8,22 @@ using namespace rlpsy_glue;
 // [[Rcpp::export(rng = false)]]
 SEXP core_new(List enc, List settings, int shards = 1) {
   rlpsy::RawDecisions raw;
-  IntegerVector offsets = enc["offsets"], state = enc["state"],
-                action = enc["action"], next_state = enc["next_state"],
-                done = enc["done"];
-  LogicalVector available = enc["available"];
-  raw.n_participants = offsets.size() - 1;
+  raw.n_participants = static_cast<int>(Rf_xlength(enc["offsets"])) - 1;
   raw.n_states = as<int>(enc["n_states"]);
   raw.n_actions = as<int>(enc["n_actions"]);
-  raw.offsets = offsets.begin();
-  raw.state = state.begin();
-  raw.action = action.begin();
-  raw.next_state = next_state.begin();
-  raw.done = done.begin();
-  raw.available = available.begin();
-  LogicalVector behaviour;
+  raw.offsets = int_field(enc, "offsets");
+  raw.state = int_field(enc, "state");
+  raw.action = int_field(enc, "action");
+  raw.next_state = int_field(enc, "next_state");
+  raw.done = int_field(enc, "done");
+  raw.available = int_field(enc, "available");
   if (enc.containsElementNamed("behaviour_states") &&
       !Rf_isNull(enc["behaviour_states"])) {
-    behaviour = enc["behaviour_states"];
-    if (behaviour.size() != raw.n_states) stop("internal: behaviour_states has the wrong length");
-    raw.behaviour = behaviour.begin();
+    if (Rf_xlength(enc["behaviour_states"]) != raw.n_states)
+      stop("internal: behaviour_states has the wrong length");
+    raw.behaviour = int_field(enc, "behaviour_states");
   }
-  NumericVector reward;
-  if (enc.containsElementNamed("reward") && !Rf_isNull(enc["reward"])) {
-    reward = enc["reward"];
-    raw.reward = reward.begin();
-  }
+  raw.reward = real_field(enc, "reward");
   Core* core;
   try {
     rlpsy_glue::PollingRunner poller;

@@ -19,6 +19,7 @@
 #include "rlpsy/estep.h"
 #include "rlpsy/lbfgs.h"
 #include "rlpsy/model.h"
+#include "fields.h"
 #include "interrupt.h"
 
 namespace rlpsy_glue {

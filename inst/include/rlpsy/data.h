@@ -68,20 +68,22 @@ struct PersonStats {
 
   // participant-major units: units of local participant j are
   // [pu_off[j], pu_off[j+1])
+  // (counts are int: they are decision counts, and the four count arrays
+  // are the largest part of the statistics)
   std::vector<int> pu_off, u_state;
-  std::vector<double> u_n;  // n_j(s)
+  std::vector<int> u_n;  // n_j(s)
   // cells of unit u are [uc_off[u], uc_off[u+1])
   std::vector<int> uc_off, c_action;
-  std::vector<double> c_n;  // n_j(s, a)
+  std::vector<int> c_n;  // n_j(s, a)
 
   // state-major view of the units: units in state s are
   // [su_off[s], su_off[s+1]); su_part = local participant, su_n = n_j(s)
   std::vector<int> su_off, su_part;
-  std::vector<double> su_n;
+  std::vector<int> su_n;
   // the cells of state-major unit i are [sc_off[i], sc_off[i+1]), so the
   // M-step's chosen-action term runs in the parallel block pass
   std::vector<int> sc_off, sc_action;
-  std::vector<double> sc_n;
+  std::vector<int> sc_n;
 
   // blocks, the unit of parallel work in the M-step: the units of one state
   // whose participants fall in one chunk of kChunk consecutive participants
@@ -236,10 +238,18 @@ inline PersonStats compress_persons(const RawDecisions& raw, int j0, int j1,
   d.N = raw.offsets[j1] - raw.offsets[j0];
   const int S = raw.n_states, K = raw.n_actions;
   d.pu_off.assign(d.J + 1, 0);
+  // at most one unit and one cell per decision: reserve that, and give back
+  // what was not used below (growing by doubling would briefly hold up to
+  // three times each array)
+  d.u_state.reserve(d.N);
+  d.u_n.reserve(d.N);
+  d.uc_off.reserve(d.N + 1);
+  d.c_action.reserve(d.N);
+  d.c_n.reserve(d.N);
   d.uc_off.push_back(0);
 
   // per participant: count (s, a) with a dense scratch row per touched state
-  std::vector<double> scratch(static_cast<size_t>(S) * K, 0.0);
+  std::vector<int> scratch(static_cast<size_t>(S) * K, 0);
   std::vector<int> seen_state(S, -1);
   std::vector<int> touched;
   for (int j = 0; j < d.J; ++j) {
@@ -252,19 +262,19 @@ inline PersonStats compress_persons(const RawDecisions& raw, int j0, int j1,
         seen_state[s] = j;
         touched.push_back(s);
       }
-      scratch[static_cast<size_t>(s) * K + raw.action[t]] += 1.0;
+      scratch[static_cast<size_t>(s) * K + raw.action[t]] += 1;
     }
     std::sort(touched.begin(), touched.end());
     for (int s : touched) {
       const size_t first = d.c_action.size();
-      double tot = 0.0;
+      int tot = 0;
       for (int a = 0; a < K; ++a) {
-        double& c = scratch[static_cast<size_t>(s) * K + a];
+        int& c = scratch[static_cast<size_t>(s) * K + a];
         if (c > 0) {
           d.c_action.push_back(a);
           d.c_n.push_back(c);
           tot += c;
-          c = 0.0;
+          c = 0;
         }
       }
       if (raw.behaviour && !raw.behaviour[s]) {
@@ -280,6 +290,12 @@ inline PersonStats compress_persons(const RawDecisions& raw, int j0, int j1,
     }
     d.pu_off[j + 1] = static_cast<int>(d.u_state.size());
   }
+  // give back the unused capacity
+  d.u_state.shrink_to_fit();
+  d.u_n.shrink_to_fit();
+  d.uc_off.shrink_to_fit();
+  d.c_action.shrink_to_fit();
+  d.c_n.shrink_to_fit();
 
   // state-major view (counting sort of the units by state)
   const long U = d.n_units();
