@@ -12,8 +12,9 @@
 #'   entropy_ratio (tau log K / (1 - gamma) over the reward range, when some
 #'   decisions end an episode; > 1 means the entropy bonus of going on can
 #'   outweigh any reward, so ending is never worth it), never_taken (data frame of the
-#'   (state, action) pairs left out of the choice sets) and
-#'   available_given (whether `available` restricted any action).
+#'   (state, action) pairs left out of the choice sets),
+#'   available_given (whether `available` restricted any action) and
+#'   collapsed_states (data frame state, rms: see collapsed_states()).
 #' @noRd
 diagnose <- function(fit, prep) {
   enc <- fit$data
@@ -22,6 +23,7 @@ diagnose <- function(fit, prep) {
   out <- list(task_consistency = NA_real_, flat_states = empty_flat(),
               entropy_ratio = NA_real_, never_taken = prep$never_taken,
               available_given = prep$available_given,
+              collapsed_states = collapsed_states(fit),
               cor_beta_decisions = if (is.matrix(fit$z))
                 rank_cor(fit$participants$z, fit$participants$n_decisions) else
                 rank_cor(fit$z, diff(enc$offsets)))
@@ -40,6 +42,32 @@ diagnose <- function(fit, prep) {
 }
 
 empty_flat <- function() data.frame(state = character(), spread = numeric())
+
+#' Visited states whose fitted values collapsed to a near-tie: the
+#' identified advantage is c / sqrt(mean c^2 + eps), so its root mean square
+#' over the choice set is 1 unless the fitted values' own spread falls to
+#' about sqrt(eps). The behaviour term can prefer that (near-uniform
+#' predictions in a state whose choices disagree with every unit-RMS
+#' advantage the penalties allow), which a weak Bellman weight or a learned
+#' reward makes cheap. Such a state barely informs beta, and the objective's
+#' curvature there is extreme (it slows the fit and defeats the sandwich).
+#' Per-state normalisation only (with global normalisation a state's RMS
+#' differs from 1 by design).
+#' @return data frame state, rms (states with at least two actions and an
+#'   RMS below 0.99)
+#' @noRd
+collapsed_states <- function(fit) {
+  enc <- fit$data
+  none <- data.frame(state = character(), rms = numeric())
+  if (!identical(fit$normalise, "state")) return(none)
+  av <- enc$available
+  A <- unclass(fit$advantage)
+  k <- rowSums(av)
+  rms <- sqrt(rowSums(ifelse(av, A, 0)^2) / pmax(k, 1L))
+  visited <- tabulate(enc$state + 1L, enc$n_states) > 0
+  bad <- visited & k > 1L & rms < 0.99
+  data.frame(state = enc$states[bad], rms = rms[bad], stringsAsFactors = FALSE)
+}
 
 #' Pearson correlation, NA when either side is constant
 #' @noRd
@@ -86,6 +114,15 @@ warn_identification <- function(d, participants = NULL) {
       ". Per-state normalisation gives them full weight; use normalise = \"global\" ",
       "to weigh states by their stakes, or rlpsy_control(flat_states = \"drop\") ",
       "to leave them out of the behaviour term."))
+  }
+  if (NROW(d$collapsed_states)) {
+    msg <- c(msg, paste0(
+      "In ", nrow(d$collapsed_states), " state(s) the fitted values collapsed to a ",
+      "near-tie (advantage RMS below 0.99 of its unit): ",
+      show_values(d$collapsed_states$state), ". There the model predicts ",
+      "near-uniform choice, so these decisions barely inform beta: the choices ",
+      "disagree with every advantage the penalties allow, and the penalties hold ",
+      "Q weakly there. Raise `lambda_bell` in rlpsy_control(), or give the reward."))
   }
   if (isTRUE(d$entropy_ratio > 1)) {
     msg <- c(msg, sprintf(paste0(

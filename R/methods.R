@@ -166,8 +166,10 @@ describe_convergence <- function(fit) {
 #'     and the task's advantage over the choice sets of visited states),
 #'     `cor_beta_decisions` (Spearman correlation of \eqn{\hat\beta_j} with the
 #'     number of decisions: a score that mostly counts decisions measures
-#'     sequence length), `flat_states`, `entropy_ratio`, `never_taken` and
-#'     `available_given`;
+#'     sequence length), `flat_states`, `entropy_ratio`, `never_taken`,
+#'     `available_given` and `collapsed_states` (states whose fitted values
+#'     collapsed to a near-tie, so that the advantage's root mean square
+#'     falls below 0.99 and the model predicts near-uniform choice there);
 #'   * `convergence`: list with `converged`, `iterations`, `max_iter`, `tol`,
 #'     `tol_z` and `estep_status` (a table of the E-step status of the
 #'     participants: converged, max_iter, non_finite, stalled);
@@ -289,6 +291,10 @@ print_diagnostics <- function(dg, digits) {
       "\n", sep = "")
   cat("  near-flat states: ", if (nrow(dg$flat_states))
     show_values(dg$flat_states$state) else "none", "\n", sep = "")
+  if (NROW(dg$collapsed_states)) {
+    cat("  states whose fitted values collapsed (advantage RMS < 0.99): ",
+        show_values(dg$collapsed_states$state), "\n", sep = "")
+  }
   if (!is.na(dg$entropy_ratio)) {
     cat("  entropy bonus / reward range = ", f(dg$entropy_ratio),
         if (dg$entropy_ratio > 1) " (> 1: the bonus outweighs the reward)", "\n", sep = "")

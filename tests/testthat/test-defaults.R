@@ -138,6 +138,35 @@ test_that("near-flat states are reported, and only they", {
   expect_gt(max(abs(keep(shuffled)$z - keep(flat)$z)), 1e-3)
 })
 
+test_that("states whose fitted values collapse to a near-tie are reported, and only they", {
+  # observed reward at the defaults: the Bellman term holds every state
+  fit <- task_fit(dense_problem()$sims)
+  expect_identical(nrow(fit$diagnostics$collapsed_states), 0L)
+  # a learned reward holds Q weakly: in states whose choices disagree with
+  # every advantage the penalties allow, the values collapse below sqrt(eps)
+  task <- random_task(S = 30, K = 4, seed = 3)
+  sims <- simulate_people(task, n_participants = 100, n_decisions = 30, seed = 103)
+  expect_warning(fit <- fit_people(sims, reward = NULL), "collapsed to a near-tie",
+                 class = "rlpsy_warning_identification")
+  cs <- fit$diagnostics$collapsed_states
+  expect_gt(nrow(cs), 0L)
+  # the reported states are exactly those whose advantage RMS is below 0.99
+  av <- fit$data$available
+  A <- unclass(fit$advantage)
+  rms <- sqrt(rowSums(ifelse(av, A, 0)^2) / rowSums(av))
+  visited <- tabulate(fit$data$state + 1L, fit$data$n_states) > 0
+  expect_setequal(cs$state, rownames(A)[visited & rowSums(av) > 1 & rms < 0.99])
+  expect_equal(cs$rms, unname(rms[cs$state]))
+  expect_true(all(rms[visited & rowSums(av) > 1 & !(rownames(A) %in% cs$state)] > 0.999))
+  expect_output(print(summary(fit)), "collapsed")
+  # with global normalisation a state's RMS differs from 1 by design
+  glob <- suppressWarnings(rlpsy_fit(sims, participant = "participant", state = "state",
+                                     action = "action", next_state = "next_state",
+                                     done = "done", gamma = 0.9, normalise = "global",
+                                     control = rlpsy_control(threads = 2)))
+  expect_identical(nrow(glob$diagnostics$collapsed_states), 0L)
+})
+
 test_that("an entropy bonus that outweighs the reward is reported only with terminal decisions", {
   p <- dense_problem()
   expect_true(is.na(task_fit(p$sims)$diagnostics$entropy_ratio))
