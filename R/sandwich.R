@@ -42,25 +42,51 @@ sandwich_check <- function(fit, max_params = sandwich_max_params) {
   invisible(p)
 }
 
-#' The pieces of the sandwich: V (covariance of x) and G (J x p, dz*/dx)
+#' The pieces of the sandwich: V (covariance of x) and G (J x p, dz*/dx).
+#' The parameters of states whose fitted values collapsed to a near-tie
+#' (fit$diagnostics$collapsed_states) are held fixed: there the advantage is
+#' c / sqrt(mean c^2 + eps) with c of the order of sqrt(eps), so the
+#' objective's curvature is some 10^8 times the rest, its finite
+#' differences are meaningless, and a pseudo-inverse cut relative to the
+#' largest eigenvalue dropped most of the well-determined directions.
 #' @noRd
 sandwich_parts <- function(fit) {
   x0 <- c(as.vector(fit_theta(fit)), as.vector(unclass(fit$w)))
   eval_at <- profiled_gradient(fit)
+  free <- which(!sandwich_fixed(fit))
   p <- length(x0)
   H <- matrix(0, p, p)
   G <- matrix(0, length(fit$z), p)
-  for (k in seq_len(p)) {
+  for (k in free) {
     h <- 1e-4 * max(1, abs(x0[k]))
     up <- eval_at(replace(x0, k, x0[k] + h))
     dn <- eval_at(replace(x0, k, x0[k] - h))
     H[, k] <- (up$g - dn$g) / (2 * h)
     G[, k] <- (up$z - dn$z) / (2 * h)
   }
-  Hinv <- pseudo_inverse((H + t(H)) / 2)
+  Hinv <- matrix(0, p, p)
+  Hinv[free, free] <- pseudo_inverse((H[free, free] + t(H[free, free])) / 2)
   S <- person_gradients(fit, x0)
   B <- crossprod(sweep(S, 2L, colMeans(S)))
-  list(V = Hinv %*% B %*% Hinv, G = G, H = H, B = B)
+  list(V = Hinv %*% B %*% Hinv, G = G, H = H, B = B, free = free)
+}
+
+#' Which entries of x = c(theta, w) belong to a state whose fitted values
+#' collapsed (table Q and a reward table of (state, action) pairs: S x K
+#' matrices whose rows are the states in the order of fit$data$states)
+#' @noRd
+sandwich_fixed <- function(fit) {
+  th <- fit_theta(fit)
+  w <- unclass(fit$w)
+  bad <- fit$diagnostics$collapsed_states$state
+  of_state <- function(m) {
+    if (is.matrix(m) && nrow(m) == fit$data$n_states) {
+      as.vector(row(m)) %in% match(bad, fit$data$states)
+    } else {
+      rep(FALSE, length(m))
+    }
+  }
+  c(of_state(th), if (!is.null(w)) of_state(w))
 }
 
 #' A function of x = c(theta, w) giving the gradient of the profiled

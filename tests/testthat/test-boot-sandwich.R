@@ -66,3 +66,28 @@ test_that("the sandwich refuses what it cannot do", {
   regression$person_design <- matrix(1, fit$data$n_participants, 1)
   expect_classed_error(confint(regression, method = "sandwich"), "person_formula")
 })
+
+test_that("the sandwich holds the parameters of collapsed states fixed", {
+  # a learned reward on sparse data: some states' values collapse below
+  # sqrt(eps), where the curvature is some 10^8 times the rest
+  task <- random_task(S = 30, K = 4, seed = 3)
+  sims <- simulate_people(task, n_participants = 100, n_decisions = 30, seed = 103)
+  fit <- suppressWarnings(fit_people(sims, reward = NULL),
+                          classes = "rlpsy_warning_identification")
+  bad <- fit$diagnostics$collapsed_states$state
+  expect_gt(length(bad), 0L)
+  fixed <- rlpsy:::sandwich_fixed(fit)
+  th <- rlpsy:::fit_theta(fit)
+  rows <- match(bad, fit$data$states)
+  expect_identical(sum(fixed), 2L * length(rows) * ncol(th))  # Q and reward
+  parts <- rlpsy:::sandwich_parts(fit)
+  expect_identical(parts$free, which(!fixed))
+  expect_true(all(parts$H[, fixed] == 0) && all(parts$G[, fixed] == 0))
+  expect_true(all(parts$V[fixed, ] == 0))
+  # the free part is well conditioned: the pseudo-inverse keeps the
+  # directions the data determine (more than the available pairs' Q)
+  Hf <- parts$H[parts$free, parts$free]
+  ev <- eigen((Hf + t(Hf)) / 2, symmetric = TRUE, only.values = TRUE)$values
+  expect_lt(max(ev), 1e6)
+  expect_gt(sum(ev > 1e-8 * max(ev)), 0.8 * sum(fit$data$available[-rows, ]))
+})
