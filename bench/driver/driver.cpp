@@ -2,7 +2,7 @@
 //
 //   ./rlpsy-driver [--decisions 1e6] [--participants P] [--states S]
 //                  [--actions K] [--min-actions k] [--threads-max N]
-//                  [--reps 5] [--seed 1] [--runner pool|spawn]
+//                  [--reps 5] [--seed 1] [--runner pool|spawn] [--pin 0|1]
 //
 // Builds a random sparse MDP and simulated decisions itself (as bench/tasks.R
 // does), compresses them with rlpsy::compress(), and times (a) one objective
@@ -10,6 +10,8 @@
 // at 1..N threads through a std::thread Runner. Checks that every result is
 // bit-identical to the 1-thread result and prints a markdown table with the
 // machine. See bench/README.md, "Standalone C++ driver".
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -82,8 +84,20 @@ struct SpawnRunner : rlpsy::Runner {
 // pieces takes more of them.
 class PoolRunner : public rlpsy::Runner {
  public:
-  explicit PoolRunner(unsigned t) : threads_(t < 1 ? 1 : t) {
-    for (unsigned i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+  // pin: bind thread i (the caller is thread 0) to CPU i, so that the
+  // operating system does not move threads between cores
+  explicit PoolRunner(unsigned t, bool pin = false) : threads_(t < 1 ? 1 : t) {
+    for (unsigned i = 1; i < threads_; ++i)
+      workers_.emplace_back([this, i, pin] {
+        if (pin) pin_to(i);
+        loop();
+      });
+  }
+  static void pin_to(unsigned cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu % CPU_SETSIZE, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
   }
   ~PoolRunner() override {
     {
@@ -168,6 +182,7 @@ struct Options {
   int reps = 5;
   unsigned long long seed = 1;
   bool spawn = false;  // --runner spawn: SpawnRunner; default pool
+  bool pin = false;    // --pin 1: pool threads bound to CPUs 0..T-1
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -175,11 +190,12 @@ struct Options {
   std::fprintf(stderr,
       "usage: rlpsy-driver [--decisions 1e6] [--participants P] [--states S]\n"
       "                    [--actions K] [--min-actions k] [--threads-max N]\n"
-      "                    [--reps 5] [--seed 1] [--runner pool|spawn]\n"
+      "                    [--reps 5] [--seed 1] [--runner pool|spawn] [--pin 0|1]\n"
       "defaults as bench/common.R: P = decisions / 100; 500 states x 5 actions\n"
       "below 1e7 decisions, else 1000 x 10 with 5-10 available per state;\n"
       "N = hardware_concurrency; runner pool (persistent threads, dynamic\n"
-      "pieces) or spawn (threads per call, equal contiguous chunks).\n");
+      "pieces) or spawn (threads per call, equal contiguous chunks); --pin 1\n"
+      "binds the pool's thread i to CPU i (the main thread to CPU 0).\n");
   std::exit(msg ? 2 : 0);
 }
 
@@ -212,6 +228,7 @@ Options parse(int argc, char** argv) {
     else if (f == "--threads-max") o.threads_max = static_cast<unsigned>(v);
     else if (f == "--reps") o.reps = static_cast<int>(v);
     else if (f == "--seed") o.seed = static_cast<unsigned long long>(v);
+    else if (f == "--pin") o.pin = v != 0;
     else usage(("unknown flag " + f).c_str());
   }
   const bool big = o.decisions >= 10000000;
@@ -411,7 +428,7 @@ struct Core {
 // exp() and log() on private data (nothing shared, no memory traffic), and
 // the speedup is T times the 1-thread time over the T-thread time. Below T
 // when the cores slow down as more of them are busy (turbo, shared power).
-double independent_seconds(unsigned T) {
+double independent_seconds(unsigned T, bool pin) {
   std::vector<double> sink(T * 8, 0.0);  // one cache line per thread
   auto loop = [&](unsigned t) {
     double x = 0.5 + t * 1e-3, acc = 0.0;
@@ -424,7 +441,11 @@ double independent_seconds(unsigned T) {
   const double s = std::chrono::duration<double>(
       std::chrono::steady_clock::now().time_since_epoch()).count();
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < T; ++t) pool.emplace_back(loop, t);
+  for (unsigned t = 1; t < T; ++t)
+    pool.emplace_back([&, t] {
+      if (pin) PoolRunner::pin_to(t);
+      loop(t);
+    });
   loop(0);
   for (auto& th : pool) th.join();
   volatile double keep = std::accumulate(sink.begin(), sink.end(), 0.0);
@@ -568,6 +589,7 @@ std::string with_commas(long v) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.pin && !o.spawn) PoolRunner::pin_to(0);
   double t0 = now();
   Problem prob = simulate(o);
   const double t_sim = now() - t0;
@@ -594,7 +616,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<rlpsy::Runner>> runners;
   for (unsigned k = 1; k <= T; ++k) {
     if (o.spawn) runners.emplace_back(new SpawnRunner(k));
-    else runners.emplace_back(new PoolRunner(k));
+    else runners.emplace_back(new PoolRunner(k, o.pin));
   }
   e0 = core.estep(z0, *runners[0]);
   core.set_beta(e0.z);
@@ -612,7 +634,7 @@ int main(int argc, char** argv) {
       core.objective(run, ob);
       to[k].push_back(now() - s);
       same_o[k] = same_o[k] && same(ob, o0);
-      ti[k].push_back(independent_seconds(k + 1));
+      ti[k].push_back(independent_seconds(k + 1, o.pin && !o.spawn));
     }
 
   const CpuSnapshot c1 = cpu_snapshot();
@@ -635,6 +657,7 @@ int main(int argc, char** argv) {
                 return a + " " + b + " " + c;
               }().c_str(),
               o.spawn ? "spawn (threads started per call, equal contiguous chunks)"
+              : o.pin ? "pool (persistent std::threads, dynamic pieces), thread i pinned to CPU i"
                       : "pool (persistent std::threads, dynamic pieces)");
   std::printf("Problem: %s decisions, %s participants, %d states x %d actions "
               "(%d-%d available), seed %llu; %s units (participant, state), "
