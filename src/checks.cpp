@@ -15,15 +15,8 @@ rlpsy::EncodedView view_of(const Rcpp::List& enc) {
   e.S = Rcpp::as<int>(enc["n_states"]);
   e.K = Rcpp::as<int>(enc["n_actions"]);
   e.N = Rf_xlength(enc["state"]);
-  using rlpsy_glue::int_field;
-  e.offsets = int_field(enc, "offsets");
-  e.participant = int_field(enc, "participant");
-  e.state = int_field(enc, "state");
-  e.action = int_field(enc, "action");
-  e.next_state = int_field(enc, "next_state");
-  e.done = int_field(enc, "done");
-  e.reward = rlpsy_glue::real_field(enc, "reward");
-  e.available = int_field(enc, "available");
+  rlpsy_glue::read_columns(enc, e);
+  e.participant = rlpsy_glue::int_field(enc, "participant");
   return e;
 }
 

@@ -11,19 +11,13 @@ SEXP core_new(List enc, List settings, int shards = 1) {
   raw.n_participants = static_cast<int>(Rf_xlength(enc["offsets"])) - 1;
   raw.n_states = as<int>(enc["n_states"]);
   raw.n_actions = as<int>(enc["n_actions"]);
-  raw.offsets = int_field(enc, "offsets");
-  raw.state = int_field(enc, "state");
-  raw.action = int_field(enc, "action");
-  raw.next_state = int_field(enc, "next_state");
-  raw.done = int_field(enc, "done");
-  raw.available = int_field(enc, "available");
+  read_columns(enc, raw);
   if (enc.containsElementNamed("behaviour_states") &&
       !Rf_isNull(enc["behaviour_states"])) {
     if (Rf_xlength(enc["behaviour_states"]) != raw.n_states)
       stop("internal: behaviour_states has the wrong length");
     raw.behaviour = int_field(enc, "behaviour_states");
   }
-  raw.reward = real_field(enc, "reward");
   Core* core;
   try {
     rlpsy_glue::PollingRunner poller;

@@ -30,6 +30,19 @@ inline const double* real_field(const Rcpp::List& enc, const char* name) {
   return REAL_RO(v);
 }
 
+// The decision columns of `enc` into any struct with these pointer fields
+// (rlpsy::RawDecisions for the core, rlpsy::EncodedView for the checks)
+template <class Columns>
+void read_columns(const Rcpp::List& enc, Columns& out) {
+  out.offsets = int_field(enc, "offsets");
+  out.state = int_field(enc, "state");
+  out.action = int_field(enc, "action");
+  out.next_state = int_field(enc, "next_state");
+  out.done = int_field(enc, "done");
+  out.reward = real_field(enc, "reward");
+  out.available = int_field(enc, "available");
+}
+
 }  // namespace rlpsy_glue
 
 #endif
