@@ -281,7 +281,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
   X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
-  check_dimension_use(enc, X, method, start)
+  check_dimension_use(enc, method, start)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   if (!is.null(X)) prep$state <- with_design(prep$state, X)
@@ -561,10 +561,10 @@ update_prior <- function(z, se) {
 #' Returns the state with z, prior and the last E-step.
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
-  if (!is.null(st$D)) return(estep_prior_mvn(core, st, ctrl, empirical))
+  D <- if (is.null(st$D)) 1L else st$D
   estep_at <- function(s) {
-    e <- core_estep(core, st$theta, st$z, prior_mu(s), s$prior[["sigma"]],
-                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
+    e <- core_estep(core, st$theta, st$z, prior_mu(s), prior_sigma(s),
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, NULL, prior_prec(s))
     st$z <<- e$z
     e
   }
@@ -572,9 +572,10 @@ estep_prior <- function(core, st, ctrl, empirical) {
   if (empirical) {
     map <- function(x) {
       e <<- estep_at(set_prior_par(st, x))
-      prior_update(st, e$z, e$se^2)
+      if (D == 1L) prior_update(st, e$z, e$se^2) else
+        prior_update(st, by_participant(e$z, D), mean_posterior_cov(e, D))
     }
-    ok <- function(xs) all(is.finite(xs)) && abs(xs[length(xs)]) < 50
+    ok <- function(xs) prior_par_ok(st, xs)
     st <- set_prior_par(st, squarem_fixed_point(map, prior_par(st),
                                                 ctrl$tol_z * 1e-2, ok))
     e <- estep_at(st)

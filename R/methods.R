@@ -782,7 +782,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' @importFrom stats logLik nobs
 #' @export
 logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
-                             nodes = 21, newdata = NULL, features = NULL,
+                             nodes = NULL, newdata = NULL, features = NULL,
                              beta = NULL, ...) {
   check_dots_empty_rlpsy("logLik()", ...)
   if (missing(type) && is.null(newdata) && identical(object$method, "marginal")) type <- "marginal"

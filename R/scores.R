@@ -107,38 +107,72 @@
 #'   plausible = mean(apply(pv[paste0("draw", 1:5)], 2, var)))
 #' @export
 rlpsy_scores <- function(fit, method = c("map", "eap", "plausible"), draws = 5,
-                         level = 0.95, nodes = 21, seed = NULL) {
+                         level = 0.95, nodes = NULL, seed = NULL) {
   check_rlpsy_fit(fit)
   method <- check_choice(method, c("map", "eap", "plausible"), "method")
   draws <- check_count(draws, "draws", min = 1, max = 10000)
   level <- check_level(level)
-  nodes <- check_count(nodes, "nodes", min = 1, max = 100)
+  nodes <- check_nodes(nodes, fit)
   if (!is.null(seed)) seed <- check_count(seed, "seed", min = 0)
   post <- person_posterior(fit, nodes)
   p <- fit$participants
   ni <- p$status == "not_identified"
+  acceptance <- NULL
   out <- if (method == "map") {
     q <- stats::qnorm((1 + level) / 2)
-    z <- ifelse(ni, post$mu, p$z)
-    se <- ifelse(ni, post$sigma, p$se)
+    # D > 1: the fit's modes (a pair without decisions has the prior's
+    # conditional mode already)
+    z <- if (post$D > 1L) p$z else ifelse(ni, post$mu, p$z)
+    se <- if (post$D > 1L) p$se else ifelse(ni, post$sigma, p$se)
     scores_table(p, z, se, z - q * se, z + q * se)
   } else {
     grid <- posterior_grid(post)
     a <- (1 - level) / 2
     ci <- posterior_quantiles(grid, c(a, 1 - a))
-    tab <- scores_table(p, post$eap, sqrt(post$var), ci[, 1L], ci[, 2L])
+    tab <- scores_table(p, pairs_vector(post$eap), sqrt(pairs_vector(post$var)),
+                        ci[, 1L], ci[, 2L])
     if (method == "plausible") {
-      u <- seeded_stream(seed)(matrix(stats::runif(nrow(p) * draws), nrow(p), draws))
-      pv <- posterior_quantiles(grid, u)
-      colnames(pv) <- paste0("draw", seq_len(draws))
+      stream <- seeded_stream(seed)
+      pv <- if (post$D > 1L) plausible_mvn(post, draws, stream) else
+        posterior_quantiles(grid, stream(matrix(stats::runif(nrow(p) * draws),
+                                                nrow(p), draws)))
+      acceptance <- attr(pv, "acceptance")
+      pv <- matrix(pv, nrow(p), dimnames = list(NULL, paste0("draw", seq_len(draws))))
       tab <- cbind(tab, as.data.frame(pv))
     }
     tab
   }
   structure(out, method = method, level = level, nodes = nodes,
-            prior = fit$prior, reliability = c(
-              marginal = 1 - mean(post$var) / post$sigma^2,
-              eap = reliability(post$eap, sqrt(post$var))))
+            prior = fit$prior, reliability = score_reliability(post),
+            acceptance = acceptance)
+}
+
+#' The marginal and EAP reliabilities of rlpsy_scores(): c(marginal, eap),
+#' or with D > 1 dimensions a 2 x D matrix (rows marginal, eap)
+#' @noRd
+score_reliability <- function(post) {
+  one <- function(eap, var, sigma) {
+    c(marginal = 1 - mean(var) / sigma^2, eap = reliability(eap, sqrt(var)))
+  }
+  if (post$D == 1L) return(one(post$eap, post$var, post$sigma))
+  vapply(stats::setNames(seq_len(post$D), colnames(post$Sigma)), function(d)
+    one(post$eap[, d], post$var[, d], post$sigma[d]), numeric(2))
+}
+
+#' A J x D matrix as a vector in the order of fit$participants (participant
+#' by participant); a vector is returned as it is
+#' @noRd
+pairs_vector <- function(x) if (is.matrix(x)) as.vector(t(x)) else x
+
+#' `nodes` of rlpsy_scores() and rlpsy_marginal_loglik(): a whole number
+#' from 1 to 100 per dimension, or NULL for the default of the fit's number
+#' of dimensions (21, 15, 9); more than 3 dimensions are an error
+#' @noRd
+check_nodes <- function(nodes, fit) {
+  D <- n_dimensions(fit$data)
+  if (is.null(nodes)) return(default_quad_nodes(D))
+  check_quadrature_dimensions(D)
+  check_count(nodes, "nodes", min = 1, max = 100)
 }
 
 #' The marginal log-likelihood of a fit's data
@@ -178,9 +212,9 @@ rlpsy_scores <- function(fit, method = c("map", "eap", "plausible"), draws = 5,
 #' rlpsy_marginal_loglik(fit, nodes = 1)  # Laplace
 #' logLik(fit)                            # conditional on the modes
 #' @export
-rlpsy_marginal_loglik <- function(fit, nodes = 21) {
+rlpsy_marginal_loglik <- function(fit, nodes = NULL) {
   check_rlpsy_fit(fit)
-  nodes <- check_count(nodes, "nodes", min = 1, max = 100)
+  nodes <- check_nodes(nodes, fit)
   post <- person_posterior(fit, nodes)
   structure(sum(post$log_marginal), df = marginal_df(fit),
             nobs = fit$data$n_decisions,
@@ -201,10 +235,12 @@ check_rlpsy_fit <- function(fit, arg = "fit") {
 #' The data frame of rlpsy_scores() (log scale)
 #' @noRd
 scores_table <- function(p, estimate, se, low, high) {
-  data.frame(participant = p$participant, estimate = estimate, std.error = se,
-             conf.low = low, conf.high = high, beta = exp(estimate),
-             n_decisions = p$n_decisions, status = p$status,
-             stringsAsFactors = FALSE, row.names = NULL)
+  out <- data.frame(participant = p$participant, estimate = estimate, std.error = se,
+                    conf.low = low, conf.high = high, beta = exp(estimate),
+                    n_decisions = p$n_decisions, status = p$status,
+                    stringsAsFactors = FALSE, row.names = NULL)
+  if (is.null(p$dimension)) return(out)
+  cbind(out[1L], dimension = p$dimension, out[-1L], stringsAsFactors = FALSE)
 }
 
 #' Gauss-Hermite rule for the standard normal weight, by the Golub-Welsch
@@ -247,10 +283,10 @@ row_logsumexp <- function(X) {
 #' needs.
 #' @noRd
 person_posterior <- function(fit, nodes) {
-  check_one_dimension(fit, "The posterior by quadrature (rlpsy_scores(), rlpsy_marginal_loglik())")
-  sigma <- fit$prior[["sigma"]]
   core <- fit_core(fit)
   Q <- fit_theta(fit)
+  if (is.matrix(fit$z)) return(person_posterior_mvn(fit, nodes, core, Q))
+  sigma <- fit$prior[["sigma"]]
   q <- quadrature_posterior(core, Q, fit$z, fit$se, fit_prior_mean(fit), sigma,
                             nodes, fit$control$threads)
   eap <- q$eap
@@ -260,7 +296,35 @@ person_posterior <- function(fit, nodes) {
   v[ni] <- sigma^2
   list(log_marginal = q$log_marginal, eap = eap, var = v,
        mode = q$mode, scale = q$scale, mu = q$mu, sigma = sigma, not_identified = ni,
-       core = core, Q = Q, threads = fit$control$threads)
+       core = core, Q = Q, threads = fit$control$threads, D = 1L)
+}
+
+#' person_posterior() with D > 1 dimensions: the quadrature on the product
+#' grid (quadrature_posterior()) at the fit's modes, marginal SDs, prior
+#' means and Sigma. The log marginal likelihoods use every decision; the
+#' scores leave out the likelihood of the (participant, dimension) pairs
+#' whose beta is not identified, so such a z has the prior's distribution
+#' given the participant's other dimensions. eap and var are J x D, cov
+#' J x D x D; `rows` describes the (participant, dimension) pairs, in the
+#' order of fit$participants, for posterior_grid().
+#' @noRd
+person_posterior_mvn <- function(fit, nodes, core, Q) {
+  D <- ncol(fit$z)
+  mu <- fit_prior_mean(fit)
+  Sigma <- fit$prior$Sigma
+  ni <- matrix(fit$participants$status == "not_identified", ncol = D, byrow = TRUE)
+  threads <- fit$control$threads
+  q <- quadrature_posterior(core, Q, fit$z, fit$se, mu, Sigma, nodes, threads)
+  qs <- if (any(ni)) quadrature_posterior(core, Q, fit$z, fit$se, mu, Sigma, nodes,
+                                          threads, drop = ni) else q
+  sigma <- unname(sqrt(diag(Sigma)))
+  post <- list(log_marginal = q$log_marginal, eap = qs$eap, var = qs$var, cov = qs$cov,
+               q = qs, mu_j = mu, Sigma = Sigma, D = D, core = core, Q = Q,
+               threads = threads)
+  # the (participant, dimension) pairs as the rows of posterior_grid()
+  c(post, list(mode = pairs_vector(qs$mode), scale = pairs_vector(qs$scale),
+               mu = pairs_vector(mu), sigma = rep(sigma, nrow(mu)),
+               not_identified = rep(FALSE, length(mu))))
 }
 
 #' Each participant's log posterior kernel on `n` equally spaced points
@@ -269,6 +333,7 @@ person_posterior <- function(fit, nodes) {
 grid_log_posterior <- function(post, lo, hi, n, todo) {
   Z <- lo + outer(hi - lo, seq(0, 1, length.out = n))
   Z[!todo, ] <- NA_real_
+  if (post$D > 1L) return(list(z = Z, lp = marginal_log_posterior(post, Z, todo)))
   lp <- core_person_grid(post$core, post$Q, Z, post$threads) +
     stats::dnorm(Z, post$mu, post$sigma, log = TRUE)
   list(z = Z, lp = lp)
@@ -326,6 +391,105 @@ posterior_grid <- function(post, n = 501L, cut = 35) {
   cells <- dz * (dens[, -1L, drop = FALSE] + dens[, -n, drop = FALSE]) / 2
   cdf <- cbind(0, matrix(t(apply(cells, 1L, cumsum)), J))
   list(z = g$z, cdf = cdf / cdf[, n], prior = ni, mu = post$mu, sigma = post$sigma)
+}
+
+#' With D > 1 dimensions: the log marginal posterior density of z_jd (up to
+#' a constant per pair) at the points in row (j, d) of Z (pairs in the
+#' core's order; rows with `todo` FALSE are not computed): l_jd(t) plus the
+#' log of the integral over the other coordinates, by the quadrature's
+#' product rule on the other axes, of exp(sum_d' l_jd'(z_d')) N(z; mu_j,
+#' Sigma) at z_d = t.
+#' @noRd
+marginal_log_posterior <- function(post, Z, todo) {
+  q <- post$q
+  D <- post$D
+  l <- core_person_grid(post$core, post$Q, Z, post$threads)
+  if (!is.null(q$axis$drop)) l[as.vector(t(q$axis$drop)), ] <- 0
+  lp <- matrix(NA_real_, nrow(Z), ncol(Z))
+  n_ax <- ncol(q$axis$Z)
+  for (d in seq_len(D)) {
+    rows <- seq.int(d, nrow(Z), by = D)
+    jj <- which(todo[rows])
+    if (!length(jj)) next
+    others <- setdiff(seq_len(D), d)
+    idx <- as.matrix(expand.grid(rep(list(seq_len(n_ax)), D - 1L)))
+    on_other <- function(A) lapply(seq_along(others), function(k)
+      A[(jj - 1L) * D + others[k], idx[, k], drop = FALSE])
+    Zl <- vector("list", D)
+    Zl[others] <- on_other(q$axis$Z)
+    base <- Reduce(`+`, on_other(q$axis$l)) + Reduce(`+`, on_other(q$axis$lrule))
+    mu <- post$mu_j[jj, , drop = FALSE]
+    for (i in seq_len(ncol(Z))) {
+      Zl[[d]] <- matrix(Z[rows[jj], i], length(jj), nrow(idx))
+      lp[rows[jj], i] <- l[rows[jj], i] +
+        row_logsumexp(base + mvn_log_density(Zl, mu, post$Sigma))
+    }
+  }
+  lp
+}
+
+#' Plausible values with D > 1 dimensions: `draws` draws of every
+#' participant's z from the exact joint posterior by an independence
+#' Metropolis-Hastings chain per participant, with a multivariate t
+#' proposal (4 df) centred at the posterior mean, scaled by the posterior
+#' covariance (both from the quadrature; proposal covariance twice it, with
+#' heavier tails than the posterior). The log posterior of every proposal is
+#' exact (the core's l_jd at the proposed z_d, summed, plus the MVN prior),
+#' so the chain's stationary distribution is the posterior itself; the
+#' chain starts at the mean, discards 20 steps and keeps every 10th state.
+#' `stream` is the private random stream (seeded_stream()). Rows in the
+#' order of fit$participants (participant by participant); the acceptance
+#' rate is the attribute `acceptance`.
+#' @noRd
+plausible_mvn <- function(post, draws, stream, nu = 4, burn = 20L, thin = 10L) {
+  D <- post$D
+  J <- nrow(post$eap)
+  centre <- post$eap
+  Lf <- array(0, c(J, D, D))
+  for (j in seq_len(J)) {
+    V <- post$cov[j, , ]
+    L <- tryCatch(t(chol(V)), error = function(e) diag(sqrt(pmax(diag(V), 1e-12)), D))
+    Lf[j, , ] <- L
+  }
+  drop <- post$q$axis$drop
+  log_target <- function(Y) {
+    M <- matrix(NA_real_, J * D, ncol(Y[[1L]]))
+    for (d in seq_len(D)) M[seq.int(d, J * D, by = D), ] <- Y[[d]]
+    l <- core_person_grid(post$core, post$Q, M, post$threads)
+    if (!is.null(drop)) l[as.vector(t(drop)), ] <- 0
+    Reduce(`+`, lapply(seq_len(D), function(d) l[seq.int(d, J * D, by = D), , drop = FALSE])) +
+      mvn_log_density(Y, post$mu_j, post$Sigma)
+  }
+  state <- centre
+  lr_x <- drop(log_target(lapply(seq_len(D), function(d) centre[, d, drop = FALSE])))
+  n_steps <- burn + draws * thin
+  out <- matrix(NA_real_, J * D, draws)
+  accepted <- 0
+  for (start in seq.int(1L, n_steps, by = 500L)) {
+    cols <- start:min(start + 499L, n_steps)
+    C <- length(cols)
+    rn <- stream(list(eps = array(stats::rnorm(J * D * C), c(J, D, C)),
+                      w = matrix(stats::rchisq(J * C, nu) / nu, J, C),
+                      u = matrix(stats::runif(J * C), J, C)))
+    Y <- lapply(seq_len(D), function(d) {
+      shift <- 0
+      for (b in seq_len(d)) shift <- shift + Lf[, d, b] * rn$eps[, b, ]
+      centre[, d] + matrix(shift, J) / sqrt(rn$w)
+    })
+    r2 <- matrix(0, J, C)
+    for (d in seq_len(D)) r2 <- r2 + matrix(rn$eps[, d, ], J)^2
+    lr <- log_target(Y) + (nu + D) / 2 * log1p(r2 / (rn$w * nu))
+    for (k in seq_len(C)) {
+      acc <- log(rn$u[, k]) < lr[, k] - lr_x
+      acc[is.na(acc)] <- FALSE
+      accepted <- accepted + sum(acc)
+      for (d in seq_len(D)) state[acc, d] <- Y[[d]][acc, k]
+      lr_x[acc] <- lr[acc, k]
+      step <- cols[k] - burn
+      if (step > 0L && step %% thin == 0L) out[, step %/% thin] <- as.vector(t(state))
+    }
+  }
+  structure(out, acceptance = accepted / (J * n_steps))
 }
 
 #' Quantiles of every participant's posterior: row j of `u` (or the vector

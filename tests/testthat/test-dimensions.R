@@ -107,7 +107,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   i <- 5L
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
-  for (f in list(function() rlpsy_scores(fit, "eap"), function() rlpsy_reliability(fit),
+  for (f in list(function() rlpsy_reliability(fit),
                  function() confint(fit, method = "boot", R = 2),
                  function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
                  function() plot(fit, which = "beta"),
@@ -130,7 +130,7 @@ test_that("bad `dimension` input gives clear errors", {
                  class = "rlpsy_warning_dimension")
   d$dim[3] <- NA
   expect_error(fit_dims(d, dimension = "dim"), "missing or empty", class = "rlpsy_error_input")
-  expect_error(fit_dims(sd$data, dimension = "dim", method = "marginal"),
+  expect_error(fit_dims(sd$data, dimension = "dim", start = fit_dims(sd$data)),
                "cannot yet", class = "rlpsy_error_input")
   expect_error(fit_dims(sd$data, dimension = c("dim", "dim")), class = "rlpsy_error_input")
   enc <- rlpsy_data(sd$data, "participant", "state", "action", "next_state", "done", "reward")
