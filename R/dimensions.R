@@ -192,6 +192,13 @@ mvn_sigma_update <- function(R, V) {
 #' @noRd
 by_participant <- function(x, D) if (D == 1L) x else matrix(x, ncol = D, byrow = TRUE)
 
+#' The E-step's posterior covariances (D x D per participant, in a vector)
+#' as a J x D x D array
+#' @noRd
+cov_array <- function(cov, D) {
+  aperm(array(cov, c(D, D, length(cov) / D^2)), c(3L, 2L, 1L))
+}
+
 #' The mean over participants of the E-step's D x D posterior covariances
 #' @noRd
 mean_posterior_cov <- function(e, D) matrix(rowMeans(matrix(e$cov, D * D)), D, D, byrow = TRUE)

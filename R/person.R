@@ -305,55 +305,127 @@ fit_prior_mean <- function(fit) {
 #' mode and s_j its standard error (the prior's mean and sigma where these
 #' are not finite), so that int exp(h(z)) dz = s sqrt(2 pi) E[exp(h(m + s X) +
 #' X^2 / 2)] with h the log posterior kernel l_j(z) + log N(z; mu_j, sigma^2).
-#'
-#' With D > 1 dimensions (`mode`, `se` and `mu` J x D matrices, `sigma` the
-#' prior covariance Sigma) the grid is the axis-aligned product of the
-#' rules of each dimension, centred at the mode and scaled by the marginal
-#' posterior SDs: node g of participant j is z_jg = m_j + s_j * x_g (x_g in
-#' the product of the 1-D rules, q^D nodes). The likelihood is separable,
-#' l_j(z) = sum_d l_jd(z_d), so the core evaluates each (participant,
-#' dimension) pair at its q axis nodes only, and the grid's log-likelihoods
-#' are sums of those; the prior's correlation enters through the MVN
-#' density in the weights. Axes in `drop` (J x D, TRUE: the pair's
-#' likelihood is left out, its z has the prior's conditional distribution)
-#' are centred at the prior mean and scaled by the prior SD.
-#' @return list(Z = J x G nodes (a list of D such matrices when D > 1), l,
-#'   lrule (J x G), p = normalised posterior weights, log_marginal, eap,
-#'   var (J x D with D > 1), cov (J x D x D, D > 1 only), mode, scale, and
-#'   `axis`: the nodes of every pair (rows in the core's participant-major
-#'   order) and the grid's index of them)
+#' With D > 1 dimensions (`mode` and `mu` J x D, `se` the J x D x D
+#' posterior covariances, `sigma` the prior's Sigma) see
+#' quadrature_posterior_mvn().
+#' @return list(Z = J x G nodes, l, lrule (J x G), p = normalised posterior
+#'   weights, log_marginal, eap, var, mode, scale)
 #' @noRd
 quadrature_posterior <- function(core, theta, mode, se, mu, sigma, nodes, threads,
                                  drop = NULL) {
-  D <- NCOL(mode)
-  check_quadrature_dimensions(D)
+  if (is.matrix(mode)) {
+    return(quadrature_posterior_mvn(core, theta, mode, se, mu, sigma, nodes, threads, drop))
+  }
   gh <- gauss_hermite(nodes)
   m <- unname(mode)
   s <- unname(se)
-  mu <- if (D == 1L) rep_len(mu, length(m)) else unname(mu)
-  sd0 <- if (D == 1L) sigma else sqrt(diag(sigma))
+  mu <- rep_len(mu, length(m))
   bad <- !is.finite(m) | !is.finite(s) | s <= 0
-  if (!is.null(drop)) bad <- bad | drop
   m[bad] <- mu[bad]
-  s[bad] <- sd0[if (D == 1L) 1L else col(s)[bad]]
-  mv <- as.vector(t(m))
-  sv <- as.vector(t(s))
-  Z <- mv + outer(sv, gh$x)
-  l <- core_person_grid(core, theta, Z, threads)
-  if (!is.null(drop)) l[as.vector(t(drop)), ] <- 0
-  lrule <- rep(log(gh$w) + gh$x^2 / 2, each = length(mv)) + log(sv) + 0.5 * log(2 * pi)
-  if (D == 1L) {
-    q <- list(Z = Z, l = l, lrule = lrule, mode = m, scale = s)
-  } else {
-    idx <- as.matrix(expand.grid(rep(list(seq_len(nodes)), D)))
-    on_grid <- function(A) lapply(seq_len(D), function(d) A[seq.int(d, length(mv), by = D),
-                                                           idx[, d], drop = FALSE])
-    lrule <- matrix(lrule, length(mv))
-    q <- list(Z = on_grid(Z), l = Reduce(`+`, on_grid(l)),
-              lrule = Reduce(`+`, on_grid(lrule)), mode = m, scale = s,
-              axis = list(Z = Z, l = l, lrule = lrule, idx = idx, drop = drop))
+  s[bad] <- sigma
+  Z <- m + outer(s, gh$x)
+  quadrature_weights(list(Z = Z, l = core_person_grid(core, theta, Z, threads),
+                          lrule = rep(log(gh$w) + gh$x^2 / 2, each = length(m)) +
+                            log(s) + 0.5 * log(2 * pi),
+                          mode = m, scale = s), mu, sigma)
+}
+
+#' quadrature_posterior() with D > 1 dimensions: the product of D rules in
+#' the coordinates of the Cholesky factor L_j of the participant's Laplace
+#' posterior covariance V (`cov`, J x D x D), centred at the mode: z_jg =
+#' m_j + L_j x_g, x_g in the product of the 1-D rules (q^D nodes), as
+#' multivariate adaptive quadrature does (GLMMadaptive, mirt). Unlike an
+#' axis-aligned grid this integrates a correlated posterior as exactly as
+#' an uncorrelated one (an axis-aligned 15^2 grid is off by 0.4% at a
+#' posterior correlation of 0.9). Coordinate d of z_jg depends on the
+#' first d indices of g only, so the core evaluates the separable
+#' l_j(z) = sum_d l_jd(z_d) at q^d points of pair (j, d) (q + q^2 for two
+#' dimensions) and the grid's log-likelihoods are sums of those. Rows with
+#' non-finite modes or covariances are centred at the prior mean with L the
+#' prior's factor. `drop` (J x D, TRUE: the pair's likelihood is left out,
+#' so that z_jd has the prior's distribution given the other dimensions)
+#' centres the pair at the prior mean with the prior's variance, no
+#' correlation.
+#' @return the list of quadrature_posterior() with Z a list of D J x G
+#'   matrices (one per coordinate) and `cov` (J x D x D) besides `var` (J x
+#'   D); `chol` the factors used (J x D x D), `nodes` the pairs' distinct
+#'   nodes (a list of D J x q^d matrices) and `drop`.
+#' @noRd
+quadrature_posterior_mvn <- function(core, theta, mode, cov, mu, Sigma, nodes, threads,
+                                     drop = NULL) {
+  D <- ncol(mode)
+  check_quadrature_dimensions(D)
+  m <- unname(mode)
+  mu <- unname(mu)
+  Lc <- array(0, c(nrow(m), D, D))
+  L0 <- t(chol(Sigma))
+  for (j in seq_len(nrow(m))) {
+    V <- cov[j, , ]
+    dd <- if (is.null(drop)) rep(FALSE, D) else drop[j, ]
+    if (any(dd)) {
+      m[j, dd] <- mu[j, dd]
+      V[dd, ] <- V[, dd] <- 0
+      V[cbind(which(dd), which(dd))] <- diag(Sigma)[dd]
+    }
+    L <- if (all(is.finite(m[j, ])) && all(is.finite(V)))
+      tryCatch(t(chol(V)), error = function(e) NULL)
+    if (is.null(L)) {
+      m[j, ] <- mu[j, ]
+      L <- L0
+    }
+    Lc[j, , ] <- L
   }
-  quadrature_weights(q, mu, sigma)
+  g <- sheared_grid(m, Lc, gauss_hermite(nodes))
+  distinct <- lapply(seq_len(D), function(d) g$Z[[d]][, seq_len(nodes^d), drop = FALSE])
+  l <- pair_loglik(core, theta, distinct, threads, drop)
+  G <- nodes^D
+  q <- list(Z = g$Z, lrule = g$lrule, mode = m, chol = Lc, nodes = distinct, drop = drop,
+            l = Reduce(`+`, lapply(seq_len(D), function(d)
+              l[[d]][, (seq_len(G) - 1L) %% nodes^d + 1L, drop = FALSE])))
+  q$scale <- sqrt(apply(Lc^2, c(1L, 2L), sum))
+  quadrature_weights(q, mu, Sigma)
+}
+
+#' The product of k Gauss-Hermite rules (`gh`) sheared by each row's
+#' lower-triangular factor: nodes m_j + L_j x_g (a list of k J x G matrices,
+#' the first index of g varying fastest) and the log of the rule's weights
+#' with the change of variables, log w_g + |x_g|^2 / 2 + log det L_j +
+#' (k / 2) log(2 pi) (J x G).
+#' @noRd
+sheared_grid <- function(m, Lc, gh) {
+  J <- nrow(m)
+  k <- ncol(m)
+  idx <- as.matrix(expand.grid(rep(list(seq_along(gh$x)), k)))
+  X <- matrix(gh$x[idx], ncol = k)
+  Z <- lapply(seq_len(k), function(d) {
+    z <- matrix(m[, d], J, nrow(X))
+    for (b in seq_len(d)) z <- z + outer(Lc[, d, b], X[, b])
+    z
+  })
+  rule <- rowSums(matrix(log(gh$w)[idx] + gh$x[idx]^2 / 2, ncol = k))
+  logdet <- rowSums(matrix(log(Lc[cbind(rep(seq_len(J), k), rep(seq_len(k), each = J),
+                                        rep(seq_len(k), each = J))]), J))
+  list(Z = Z, lrule = outer(logdet + k / 2 * log(2 * pi), rule, "+"))
+}
+
+#' Behaviour log-likelihoods l_jd of the (participant, dimension) pairs at
+#' the points in row j of values[[d]] (a list of D matrices with J rows and
+#' any number of columns; NULL for none), by one call of the core on its
+#' pseudo-participants; pairs in `drop` (J x D) get 0.
+#' @noRd
+pair_loglik <- function(core, theta, values, threads, drop = NULL) {
+  D <- length(values)
+  J <- max(vapply(values, NROW, 0L))
+  M <- matrix(NA_real_, J * D, max(vapply(values, NCOL, 0L)))
+  rows <- function(d) seq.int(d, J * D, by = D)
+  for (d in seq_len(D)) {
+    if (!is.null(values[[d]])) M[rows(d), seq_len(ncol(values[[d]]))] <- values[[d]]
+  }
+  l <- core_person_grid(core, theta, M, threads)
+  if (!is.null(drop)) l[as.vector(t(drop)), ] <- 0
+  lapply(seq_len(D), function(d) {
+    if (is.null(values[[d]])) NULL else l[rows(d), seq_len(ncol(values[[d]])), drop = FALSE]
+  })
 }
 
 #' Stop unless the quadrature can handle D dimensions (q^D nodes per
@@ -429,21 +501,33 @@ mvn_log_density <- function(Z, mu, Sigma) {
   -0.5 * quad - sum(log(diag(L))) - D / 2 * log(2 * pi)
 }
 
-#' The M-step's person nodes of a quadrature: the nodes of every (pseudo-)
-#' participant (rows in the core's order) and their posterior weights. With
-#' D > 1 dimensions, pair (j, d) has its q axis nodes, each weighted by the
-#' posterior weights of the grid nodes on it summed over the other axes:
+#' The M-step's person nodes of a quadrature: for every (pseudo-)
+#' participant in the core's order its nodes, and their posterior weights
+#' (negligible ones, below 1e-10, set to 0 so that the core skips them), as
+#' the vectors and offsets core_mstep_nodes() takes. With D > 1 dimensions
+#' pair (j, d) has its q^d distinct nodes (quadrature_posterior_mvn()),
+#' each weighted by the posterior weights of the grid nodes on it:
 #' sum_g p_jg sum_d l_jd(z_jgd) = sum_(j,d) sum_i w_jdi l_jd(z_jdi).
 #' @noRd
 quadrature_nodes <- function(q) {
-  if (is.null(q$axis)) return(list(Z = q$Z, p = q$p))
-  D <- ncol(q$axis$idx)
-  n <- ncol(q$axis$Z)
-  p <- matrix(0, nrow(q$axis$Z), n)
-  for (d in seq_len(D)) {
-    p[seq.int(d, nrow(p), by = D), ] <- q$p %*% outer(q$axis$idx[, d], seq_len(n), "==")
+  if (is.null(q$nodes)) {
+    Z <- q$Z
+    w <- q$p
+  } else {
+    n <- as.integer(round(ncol(q$nodes[[1L]])))
+    G <- ncol(q$p)
+    Z <- do.call(cbind, q$nodes)
+    w <- do.call(cbind, lapply(seq_along(q$nodes), function(d) {
+      k <- ncol(q$nodes[[d]])
+      q$p %*% outer((seq_len(G) - 1L) %% k + 1L, seq_len(k), "==")
+    }))
   }
-  list(Z = q$axis$Z, p = p)
+  w <- t(w)
+  w[w < 1e-10] <- 0  # negligible nodes: skipped by the core
+  sizes <- if (is.null(q$nodes)) rep(ncol(q$Z), nrow(q$Z)) else
+    rep(vapply(q$nodes, ncol, 0L), nrow(q$p))
+  list(z = as.vector(t(Z)), w = as.vector(w),
+       off = as.integer(cumsum(c(0, sizes))))
 }
 
 #' The posterior variances the prior's update takes: each participant's
@@ -498,15 +582,13 @@ run_marginal <- function(core, enc, st, ctrl, fixed_q = FALSE) {
   empirical <- is.character(ctrl$prior)
   tol_abs <- ctrl$tol * max(1, enc$n_decisions)
   D <- n_dimensions(enc)
-  J <- enc$n_participants * D
   G <- if (is.null(ctrl$quad_nodes)) default_quad_nodes(D) else ctrl$quad_nodes
-  off <- as.integer(seq.int(0L, J * G, by = G))
   estep <- function(st, penalty) {
     e <- core_estep(core, st$theta, st$z, prior_mu(st), prior_sigma(st),
                     ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, NULL, prior_prec(st))
     q <- quadrature_posterior(core, st$theta, by_participant(e$z, D),
-                              by_participant(e$se, D), prior_mean(st),
-                              prior_spread(st), G, ctrl$threads)
+                              if (D == 1L) e$se else cov_array(e$cov, D),
+                              prior_mean(st), prior_spread(st), G, ctrl$threads)
     q$estep <- e
     q$penalty <- penalty
     q$objective <- -sum(q$log_marginal) + penalty
@@ -531,10 +613,8 @@ run_marginal <- function(core, enc, st, ctrl, fixed_q = FALSE) {
       q <- pm$q
     }
     nodes <- quadrature_nodes(q)
-    w <- t(nodes$p)
-    w[w < 1e-10] <- 0  # negligible nodes: skipped by the core
     m <- if (fixed_q) list(iter = 0L, n_eval = 0L, status = 0L, decrement = 0) else
-      core_mstep_nodes(core, st$theta, st$w, off, as.vector(t(nodes$Z)), as.vector(w),
+      core_mstep_nodes(core, st$theta, st$w, nodes$off, nodes$z, nodes$w,
                        ctrl$threads, ctrl$mstep_iter, tol_abs, FALSE)
     if (!fixed_q) {
       st$theta <- m$theta

@@ -314,12 +314,13 @@ person_posterior_mvn <- function(fit, nodes, core, Q) {
   Sigma <- fit$prior$Sigma
   ni <- matrix(fit$participants$status == "not_identified", ncol = D, byrow = TRUE)
   threads <- fit$control$threads
-  q <- quadrature_posterior(core, Q, fit$z, fit$se, mu, Sigma, nodes, threads)
-  qs <- if (any(ni)) quadrature_posterior(core, Q, fit$z, fit$se, mu, Sigma, nodes,
+  cov <- unname(fit$posterior_cov)
+  q <- quadrature_posterior(core, Q, fit$z, cov, mu, Sigma, nodes, threads)
+  qs <- if (any(ni)) quadrature_posterior(core, Q, fit$z, cov, mu, Sigma, nodes,
                                           threads, drop = ni) else q
   sigma <- unname(sqrt(diag(Sigma)))
   post <- list(log_marginal = q$log_marginal, eap = qs$eap, var = qs$var, cov = qs$cov,
-               q = qs, mu_j = mu, Sigma = Sigma, D = D, core = core, Q = Q,
+               q = qs, mu_j = mu, Sigma = Sigma, D = D, nodes = nodes, core = core, Q = Q,
                threads = threads)
   # the (participant, dimension) pairs as the rows of posterior_grid()
   c(post, list(mode = pairs_vector(qs$mode), scale = pairs_vector(qs$scale),
@@ -396,36 +397,72 @@ posterior_grid <- function(post, n = 501L, cut = 35) {
 #' With D > 1 dimensions: the log marginal posterior density of z_jd (up to
 #' a constant per pair) at the points in row (j, d) of Z (pairs in the
 #' core's order; rows with `todo` FALSE are not computed): l_jd(t) plus the
-#' log of the integral over the other coordinates, by the quadrature's
-#' product rule on the other axes, of exp(sum_d' l_jd'(z_d')) N(z; mu_j,
-#' Sigma) at z_d = t.
+#' log of the integral over the other coordinates of exp(sum_d' l_jd'(z_d'))
+#' N(z; mu_j, Sigma) at z_d = t, by adaptive quadrature on the other
+#' coordinates' Laplace conditional given z_d = t (centre m_-d + V_-d,d /
+#' V_dd (t - m_d), the Cholesky factor of V_-d,-d - V_-d,d V_d,-d / V_dd;
+#' V the quadrature's L L'), with the fit's number of nodes per dimension.
 #' @noRd
 marginal_log_posterior <- function(post, Z, todo) {
   q <- post$q
   D <- post$D
-  l <- core_person_grid(post$core, post$Q, Z, post$threads)
-  if (!is.null(q$axis$drop)) l[as.vector(t(q$axis$drop)), ] <- 0
+  J <- nrow(q$mode)
+  gh <- gauss_hermite(post$nodes)
   lp <- matrix(NA_real_, nrow(Z), ncol(Z))
-  n_ax <- ncol(q$axis$Z)
+  full <- function(jj, x) {
+    out <- matrix(NA_real_, J, ncol(x))
+    out[jj, ] <- x
+    out
+  }
   for (d in seq_len(D)) {
     rows <- seq.int(d, nrow(Z), by = D)
     jj <- which(todo[rows])
     if (!length(jj)) next
-    others <- setdiff(seq_len(D), d)
-    idx <- as.matrix(expand.grid(rep(list(seq_len(n_ax)), D - 1L)))
-    on_other <- function(A) lapply(seq_along(others), function(k)
-      A[(jj - 1L) * D + others[k], idx[, k], drop = FALSE])
-    Zl <- vector("list", D)
-    Zl[others] <- on_other(q$axis$Z)
-    base <- Reduce(`+`, on_other(q$axis$l)) + Reduce(`+`, on_other(q$axis$lrule))
+    o <- setdiff(seq_len(D), d)
+    B <- matrix(0, length(jj), D - 1L)
+    Lc <- array(0, c(length(jj), D - 1L, D - 1L))
+    for (a in seq_along(jj)) {
+      V <- tcrossprod(q$chol[jj[a], , ])
+      B[a, ] <- V[o, d] / V[d, d]
+      Lc[a, , ] <- t(chol(V[o, o, drop = FALSE] - tcrossprod(V[o, d]) / V[d, d]))
+    }
+    g0 <- sheared_grid(q$mode[jj, o, drop = FALSE], Lc, gh)
+    G <- ncol(g0$lrule)
     mu <- post$mu_j[jj, , drop = FALSE]
-    for (i in seq_len(ncol(Z))) {
-      Zl[[d]] <- matrix(Z[rows[jj], i], length(jj), nrow(idx))
-      lp[rows[jj], i] <- l[rows[jj], i] +
-        row_logsumexp(base + mvn_log_density(Zl, mu, post$Sigma))
+    chunk <- max(1L, floor(2e6 / (J * D * G)))
+    for (ii in split(seq_len(ncol(Z)), ceiling(seq_len(ncol(Z)) / chunk))) {
+      t_ii <- Z[rows[jj], ii, drop = FALSE]
+      shift <- (t_ii - q$mode[jj, d])[, rep(seq_along(ii), each = G), drop = FALSE]
+      Zo <- lapply(seq_along(o), function(k) {
+        g0$Z[[k]][, rep(seq_len(G), length(ii)), drop = FALSE] + B[, k] * shift
+      })
+      vals <- vector("list", D)
+      vals[[d]] <- full(jj, t_ii)
+      vals[o] <- lapply(Zo, function(x) full(jj, x))
+      l <- pair_loglik(post$core, post$Q, vals, post$threads, q$drop)
+      Zl <- vector("list", D)
+      Zl[[d]] <- t_ii[, rep(seq_along(ii), each = G), drop = FALSE]
+      Zl[o] <- Zo
+      lw <- Reduce(`+`, lapply(l[o], function(x) x[jj, , drop = FALSE])) +
+        mvn_log_density(Zl, mu, post$Sigma) +
+        g0$lrule[, rep(seq_len(G), length(ii)), drop = FALSE]
+      lp[rows[jj], ii] <- l[[d]][jj, seq_along(ii), drop = FALSE] +
+        block_logsumexp(lw, G)
     }
   }
   lp
+}
+
+#' log sum exp over each block of G consecutive columns of X (n * G
+#' columns): an nrow(X) x n matrix
+#' @noRd
+block_logsumexp <- function(X, G) {
+  A <- array(X, c(nrow(X), G, ncol(X) / G))
+  top <- A[, 1L, , drop = FALSE]
+  for (g in seq_len(G)[-1L]) top <- pmax(top, A[, g, , drop = FALSE])
+  s <- 0
+  for (g in seq_len(G)) s <- s + exp(A[, g, , drop = FALSE] - top)
+  matrix(top + log(s), nrow(X))
 }
 
 #' Plausible values with D > 1 dimensions: `draws` draws of every
@@ -451,13 +488,8 @@ plausible_mvn <- function(post, draws, stream, nu = 4, burn = 20L, thin = 10L) {
     L <- tryCatch(t(chol(V)), error = function(e) diag(sqrt(pmax(diag(V), 1e-12)), D))
     Lf[j, , ] <- L
   }
-  drop <- post$q$axis$drop
   log_target <- function(Y) {
-    M <- matrix(NA_real_, J * D, ncol(Y[[1L]]))
-    for (d in seq_len(D)) M[seq.int(d, J * D, by = D), ] <- Y[[d]]
-    l <- core_person_grid(post$core, post$Q, M, post$threads)
-    if (!is.null(drop)) l[as.vector(t(drop)), ] <- 0
-    Reduce(`+`, lapply(seq_len(D), function(d) l[seq.int(d, J * D, by = D), , drop = FALSE])) +
+    Reduce(`+`, pair_loglik(post$core, post$Q, Y, post$threads, post$q$drop)) +
       mvn_log_density(Y, post$mu_j, post$Sigma)
   }
   state <- centre
