@@ -81,7 +81,17 @@
 #' \eqn{\sigma^2 + s_j^2} (\eqn{s_j} their standard error), so measurement
 #' error widens it; it is conditional on Q, like every standard error of
 #' the fit. Without `person_formula`, `fit$prior` is `c(mu, sigma)` as
-#' before.
+#' before. With D > 1 dimensions of beta (`dimension`), the prior of
+#' \eqn{z_j \in R^D} is \eqn{N(\Gamma' x_j, \Sigma)}: \eqn{\Gamma} is a
+#' terms x dimensions matrix (the least-squares fit of each dimension's
+#' modes or means on \eqn{X}), \eqn{\Sigma} the residual covariance
+#' (\eqn{\mathrm{mean}_j(r_j r_j' + V_j)}), and `fit$prior` holds `mu`,
+#' `Sigma`, `coefficients` and `se` (terms x dimensions), `vcov` (the
+#' covariance of \eqn{\mathrm{vec}(\Gamma)}, rows `"dimension:term"`, the
+#' inverse of \eqn{\sum_j W_j \otimes x_j x_j'} with \eqn{W_j =
+#' \Sigma^{-1}(\Sigma - V_j)\Sigma^{-1} = (\Sigma + S_j)^{-1}}, the same
+#' approximation as for one dimension), `mean` (participants x dimensions)
+#' and `formula`.
 #'
 #' @section Marginal likelihood:
 #' `method = "marginal"` fits Q (and w) and the prior by maximising the
@@ -105,6 +115,17 @@
 #' MAP fit); `fit$eap` and `fit$eap_sd` are the posterior means and SDs;
 #' `fit$marginal` holds the marginal log-likelihood and objective;
 #' [logLik()] returns the marginal log-likelihood, which [anova()] compares.
+#' With D = 2 or 3 dimensions of beta the nodes form a product of D rules
+#' (15 or 9 nodes each by default, `quad_nodes`), centred at the mode and
+#' sheared by the Cholesky factor of the posterior covariance; the
+#' likelihood is separable over dimensions, so (participant, dimension)
+#' pair d is evaluated at the \eqn{q^d} distinct values its coordinate
+#' takes on the grid, and the M-step weights each by the posterior weight
+#' of the grid nodes on it. The prior's update is \eqn{\mu = \sum_{jg}
+#' w_{jg} z_{jg} / J}, \eqn{\Sigma = \sum_{jg} w_{jg} (z_{jg} - \mu)(z_{jg}
+#' - \mu)' / J}; `fit$eap` and `fit$eap_sd` are participants x dimensions
+#' matrices. More than 3 dimensions are an error of class
+#' `rlpsy_error_unsupported`.
 #'
 #' @section Several temperatures per person:
 #' `dimension` names a column of `data` (character or factor) that assigns
@@ -141,11 +162,13 @@
 #' `dimension`; its `loglik` is the participant's log posterior, all
 #' dimensions together). [coef()], [confint()], `predict(type = "beta")`,
 #' [tidy()], [cor_validity()] and `rlpsy_reliability(method = "model")`
-#' work per dimension; latent regression, `method = "marginal"`, `start`,
-#' scoring new data, the EAP/plausible scores, split-half reliability,
-#' bootstrap intervals, cross-validation, [rlpsy_fit_stats()] and the beta
-#' plots do not support D > 1 yet and stop with an error of class
-#' `rlpsy_error_input` or `rlpsy_error_unsupported`.
+#' work per dimension, and so do the latent regression (see "Latent
+#' regression"), `method = "marginal"` (see "Marginal likelihood"),
+#' [rlpsy_scores()] and [rlpsy_marginal_loglik()] for up to 3 dimensions;
+#' `start`, scoring new data, split-half reliability, bootstrap intervals,
+#' cross-validation, [rlpsy_fit_stats()] and the beta plots do not support
+#' D > 1 yet and stop with an error of class `rlpsy_error_input` or
+#' `rlpsy_error_unsupported`.
 #'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by

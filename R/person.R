@@ -736,7 +736,7 @@ print_person_model <- function(x, f) {
   if (identical(x$method, "marginal")) {
     D <- n_dimensions(x$data)
     cat("Marginal:  log-likelihood ", f(x$marginal$loglik), " (", x$marginal$nodes,
-        if (D > 1L) paste0("^", D, " (a product grid)"),
+        if (D > 1L) paste0("^", D, " = ", x$marginal$nodes^D),
         " adaptive Gauss-Hermite nodes per participant); fit$eap holds the ",
         "posterior means\n", sep = "")
   }

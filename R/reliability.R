@@ -325,15 +325,21 @@ model_reliability <- function(z, se, level, method) {
              n = J, stringsAsFactors = FALSE)
 }
 
-#' The model-based reliability of each dimension of beta (MAP scores; the
-#' EAP version needs the one-dimensional quadrature): rows with a
-#' `dimension` column
+#' The model-based reliability of each dimension of beta: rows with a
+#' `dimension` column, from the MAP scores ("model") and, for up to 3
+#' dimensions, from the EAP scores of the product-grid quadrature
+#' ("model-eap")
 #' @noRd
 model_reliability_dims <- function(fit, level) {
-  lapply(stats::setNames(colnames(fit$z), colnames(fit$z)), function(d) {
-    r <- model_reliability(fit$z[, d], fit$se[, d], level, "model")
+  dims <- colnames(fit$z)
+  post <- if (ncol(fit$z) <= 3L) person_posterior(fit, default_quad_nodes(ncol(fit$z)))
+  one <- function(z, se, method, d) {
+    r <- model_reliability(z, se, level, method)
     cbind(r[1L], dimension = d, r[-1L], stringsAsFactors = FALSE)
-  })
+  }
+  c(lapply(dims, function(d) one(fit$z[, d], fit$se[, d], "model", d)),
+    if (!is.null(post)) lapply(seq_along(dims), function(d)
+      one(post$eap[, d], sqrt(post$var[, d]), "model-eap", dims[d])))
 }
 
 #' Run the refits, collecting their warnings into one

@@ -131,7 +131,7 @@ test_that("a D = 2 marginal fit recovers the correlation, EAPs and the populatio
     x$objective[["prior"]]
   expect_lt(fit$marginal$objective,
             -as.numeric(rlpsy_marginal_loglik(f$map)) + pen(f$map))
-  expect_output(print(fit), "15\\^2 \\(a product grid\\)")
+  expect_output(print(fit), "15\\^2 = 225 adaptive")
 })
 
 test_that("the D = 2 marginal fit does not depend on the number of threads", {
