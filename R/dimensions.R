@@ -17,6 +17,13 @@
 #' @noRd
 dimension_encoding <- function(enc, data, column) {
   if (is.null(column)) return(enc)
+  if (inherits(column, "rlpsy_dimension_codes")) {
+    # a refit of a fit's (subset of) decisions: the codes in enc's order
+    enc$dimension <- column$code
+    enc$dimensions <- column$labels
+    enc$columns$dimension <- column$column
+    return(enc)
+  }
   if (!is.data.frame(data)) {
     rlpsy_abort("`dimension` names a column of the decisions, so `data` must be ",
                 "a data frame, not an rlpsy_data object.")
@@ -73,6 +80,15 @@ warn_action_dimension <- function(enc) {
                "splitting decisions by the chosen action biases both betas.",
                class = "dimension")
   }
+}
+
+#' The dimension codes of an encoding as rlpsy_fit()'s `dimension` takes
+#' them from refit_like() (refits of a fit's decisions, whose rlpsy_data
+#' `data` would otherwise lose them: strip_dimension())
+#' @noRd
+dimension_codes <- function(enc) {
+  structure(list(code = enc$dimension, labels = enc$dimensions,
+                 column = enc$columns$dimension), class = "rlpsy_dimension_codes")
 }
 
 #' An rlpsy_data object given as `data` (e.g. a fit's `fit$data`) without
