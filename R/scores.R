@@ -281,7 +281,7 @@ rlpsy_marginal_loglik <- function(fit, nodes = NULL) {
   post <- person_posterior(fit, nodes)
   structure(sum(post$log_marginal), df = marginal_df(fit),
             nobs = fit$data$n_decisions,
-            participant = stats::setNames(post$log_marginal, names(fit$z)),
+            participant = stats::setNames(post$log_marginal, fit$data$participants),
             nodes = nodes, class = "logLik")
 }
 

@@ -220,3 +220,35 @@ test_that("three dimensions integrate on a 9^3 grid; more are refused clearly", 
   expect_error(fit_dims(d4, dimension = "d4", method = "marginal"),
                "at most 3 dimensions", class = "rlpsy_error_unsupported")
 })
+
+test_that("a pair without decisions is scored from the prior given the other dimension", {
+  sd <- simulate_dims(random_task(S = 8, K = 3, seed = 2), J = 40,
+                      n = 30, seed = 7)
+  d <- sd$data[!(sd$data$participant == "p001" & sd$data$dim == "odd"), ]
+  fit <- suppressWarnings(fit_dims(d, dimension = "dim", method = "marginal"))
+  S <- fit$prior$Sigma
+  mu <- fit$prior$mu
+  sc <- rlpsy_scores(fit, "eap", nodes = 25)
+  e <- sc[sc$participant == "p001", ]
+  b <- S[2, 1] / S[1, 1]
+  # l_odd = 0: z_odd | z_even is the prior's conditional, exactly
+  expect_equal(e$estimate[2], mu[["odd"]] + b * (e$estimate[1] - mu[["even"]]),
+               tolerance = 1e-8)
+  expect_equal(e$std.error[2]^2, S[2, 2] - S[2, 1]^2 / S[1, 1] + b^2 * e$std.error[1]^2,
+               tolerance = 1e-8)
+  # and the participant's marginal likelihood is that of the even decisions
+  # under the even prior alone
+  core <- rlpsy:::fit_core(fit)
+  Q <- rlpsy:::fit_theta(fit)
+  l_even <- function(z) {
+    Z <- matrix(NA_real_, 80, length(z))
+    Z[1, ] <- z
+    rlpsy:::core_person_grid(core, Q, Z, 1L)[1, ]
+  }
+  top <- l_even(fit$z[1, 1])
+  f <- function(z) exp(l_even(z) - top) * dnorm(z, mu[["even"]], sqrt(S[1, 1]))
+  ref <- top + log(integrate(f, fit$z[1, 1] - 15 * fit$se[1, 1],
+                             fit$z[1, 1] + 15 * fit$se[1, 1], rel.tol = 1e-12)$value)
+  ll <- attr(rlpsy_marginal_loglik(fit, nodes = 25), "participant")
+  expect_equal(ll[["p001"]], ref, tolerance = 1e-9)
+})
