@@ -120,8 +120,11 @@
 #' sheared by the Cholesky factor of the posterior covariance; the
 #' likelihood is separable over dimensions, so (participant, dimension)
 #' pair d is evaluated at the \eqn{q^d} distinct values its coordinate
-#' takes on the grid, and the M-step weights each by the posterior weight
-#' of the grid nodes on it. The prior's update is \eqn{\mu = \sum_{jg}
+#' takes on the grid; for the M-step these values, weighted by the
+#' posterior weights of the grid nodes on them, are replaced by the q-point
+#' Gauss rule of that discrete distribution (exact for a log-likelihood
+#' polynomial of degree < 2q in \eqn{z_d}), so that each pair has q nodes as
+#' with one dimension. The prior's update is \eqn{\mu = \sum_{jg}
 #' w_{jg} z_{jg} / J}, \eqn{\Sigma = \sum_{jg} w_{jg} (z_{jg} - \mu)(z_{jg}
 #' - \mu)' / J}; `fit$eap` and `fit$eap_sd` are participants x dimensions
 #' matrices. More than 3 dimensions are an error of class

@@ -505,29 +505,79 @@ mvn_log_density <- function(Z, mu, Sigma) {
 #' participant in the core's order its nodes, and their posterior weights
 #' (negligible ones, below 1e-10, set to 0 so that the core skips them), as
 #' the vectors and offsets core_mstep_nodes() takes. With D > 1 dimensions
-#' pair (j, d) has its q^d distinct nodes (quadrature_posterior_mvn()),
-#' each weighted by the posterior weights of the grid nodes on it:
-#' sum_g p_jg sum_d l_jd(z_jgd) = sum_(j,d) sum_i w_jdi l_jd(z_jdi).
+#' pair (j, d) takes the posterior weights of the grid nodes on each of its
+#' q^d distinct values (quadrature_posterior_mvn()), sum_g p_jg sum_d
+#' l_jd(z_jgd) = sum_(j,d) sum_i w_jdi l_jd(z_jdi); with `compress`, the
+#' q^d weighted values of d > 1 are replaced by the q-point Gauss rule of
+#' that discrete distribution (gauss_rule_discrete()), exact for l_jd
+#' polynomial of degree < 2q in z, so that the M-step's cost per decision
+#' is that of one dimension.
 #' @noRd
-quadrature_nodes <- function(q) {
+quadrature_nodes <- function(q, compress = TRUE) {
   if (is.null(q$nodes)) {
     Z <- q$Z
     w <- q$p
   } else {
-    n <- as.integer(round(ncol(q$nodes[[1L]])))
     G <- ncol(q$p)
-    Z <- do.call(cbind, q$nodes)
-    w <- do.call(cbind, lapply(seq_along(q$nodes), function(d) {
+    n <- ncol(q$nodes[[1L]])
+    per_dim <- lapply(seq_along(q$nodes), function(d) {
       k <- ncol(q$nodes[[d]])
-      q$p %*% outer((seq_len(G) - 1L) %% k + 1L, seq_len(k), "==")
-    }))
+      w <- q$p %*% outer((seq_len(G) - 1L) %% k + 1L, seq_len(k), "==")
+      if (compress && k > n) gauss_rule_discrete(q$nodes[[d]], w, n) else
+        list(z = q$nodes[[d]], w = w)
+    })
+    Z <- do.call(cbind, lapply(per_dim, `[[`, "z"))
+    w <- do.call(cbind, lapply(per_dim, `[[`, "w"))
   }
   w <- t(w)
   w[w < 1e-10] <- 0  # negligible nodes: skipped by the core
   sizes <- if (is.null(q$nodes)) rep(ncol(q$Z), nrow(q$Z)) else
-    rep(vapply(q$nodes, ncol, 0L), nrow(q$p))
+    rep(vapply(per_dim, function(x) ncol(x$z), 0L), nrow(q$p))
   list(z = as.vector(t(Z)), w = as.vector(w),
        off = as.integer(cumsum(c(0, sizes))))
+}
+
+#' The n-point Gauss rule of each row's discrete distribution (points X[i, ],
+#' probabilities W[i, ], summing to 1): the eigenvalues of the Jacobi
+#' matrix of its orthogonal polynomials, from the discretised Stieltjes
+#' procedure (Gautschi 2004, section 2.2.3) on the standardised points,
+#' and the squared first components of the eigenvectors. A row whose
+#' recursion breaks down (fewer than n points with weight) keeps its
+#' points. Returns list(z, w), n columns (or ncol(X) for every row when
+#' some row kept its points).
+#' @noRd
+gauss_rule_discrete <- function(X, W, n) {
+  W[W < 0] <- 0
+  W <- W / rowSums(W)
+  centre <- rowSums(W * X)
+  scale <- sqrt(rowSums(W * (X - centre)^2))
+  U <- (X - centre) / scale
+  a <- b <- matrix(0, nrow(X), n)
+  p_old <- 0
+  p <- matrix(1, nrow(X), ncol(X))
+  norm_old <- 1
+  for (k in seq_len(n)) {
+    norm <- rowSums(W * p^2)
+    if (k > 1L) b[, k] <- norm / norm_old
+    a[, k] <- rowSums(W * U * p^2) / norm
+    p_new <- (U - a[, k]) * p - b[, k] * p_old
+    p_old <- p
+    p <- p_new
+    norm_old <- norm
+  }
+  ok <- is.finite(rowSums(a)) & is.finite(rowSums(b)) & scale > 0 &
+    apply(b[, -1L, drop = FALSE], 1L, min) > 1e-12
+  if (!all(ok)) return(list(z = X, w = W))
+  z <- w <- matrix(0, nrow(X), n)
+  for (i in seq_len(nrow(X))) {
+    Jm <- diag(a[i, ], n)
+    off <- sqrt(b[i, -1L])
+    Jm[cbind(seq_len(n - 1L), 2:n)] <- Jm[cbind(2:n, seq_len(n - 1L))] <- off
+    e <- eigen(Jm, symmetric = TRUE)
+    z[i, ] <- centre[i] + scale[i] * e$values
+    w[i, ] <- e$vectors[1L, ]^2
+  }
+  list(z = z, w = w)
 }
 
 #' The posterior variances the prior's update takes: each participant's

@@ -334,7 +334,8 @@ gauss_hermite <- function(n) {
 #' log sum exp over the rows of a matrix
 #' @noRd
 row_logsumexp <- function(X) {
-  m <- apply(X, 1L, max)
+  m <- X[, 1L]
+  for (g in seq_len(ncol(X))[-1L]) m <- pmax(m, X[, g])
   m + log(rowSums(exp(X - m)))
 }
 

@@ -150,7 +150,7 @@ test_that("the M-step's nodes of each pair carry the grid's posterior weights", 
   Q <- rlpsy:::fit_theta(fit)
   q <- rlpsy:::quadrature_posterior(core, Q, fit$z, unname(fit$posterior_cov),
                                     rlpsy:::fit_prior_mean(fit), fit$prior$Sigma, 7L, 1L)
-  n <- rlpsy:::quadrature_nodes(q)
+  n <- rlpsy:::quadrature_nodes(q, compress = FALSE)
   # pair (j, 1) has 7 nodes, pair (j, 2) 7^2 (the grid is sheared)
   expect_identical(diff(n$off), rep(c(7L, 49L), 40))
   pair <- rep(seq_len(80), diff(n$off))
@@ -158,11 +158,25 @@ test_that("the M-step's nodes of each pair carry the grid's posterior weights", 
   # the weighted nodes have the grid's posterior means
   expect_equal(as.vector(tapply(n$w * n$z, pair, sum)), as.vector(t(q$eap)), tolerance = 1e-8)
   # and the weighted log-likelihoods are the grid's expected l_j
-  Z <- matrix(NA_real_, 80, 49)
-  for (k in seq_len(80)) Z[k, seq_len(diff(n$off)[k])] <- n$z[pair == k]
-  l <- rlpsy:::core_person_grid(core, Q, Z, 1L)
-  lw <- as.vector(tapply(n$w * t(l)[!is.na(t(Z))], pair, sum))
-  expect_equal(colSums(matrix(lw, 2)), rowSums(q$p * q$l), tolerance = 1e-6)
+  expected_l <- function(n) {
+    sizes <- diff(n$off)
+    pair <- rep(seq_along(sizes), sizes)
+    Z <- matrix(NA_real_, 80, max(sizes))
+    for (k in seq_len(80)) Z[k, seq_len(sizes[k])] <- n$z[pair == k]
+    l <- rlpsy:::core_person_grid(core, Q, Z, 1L)
+    colSums(matrix(as.vector(tapply(n$w * t(l)[!is.na(t(Z))], pair, sum)), 2))
+  }
+  expect_equal(expected_l(n), rowSums(q$p * q$l), tolerance = 1e-6)
+  # compressed: the 49 values of pair (j, 2) become their 7-point Gauss
+  # rule, with the same moments up to degree 13
+  nc <- rlpsy:::quadrature_nodes(q)
+  expect_identical(diff(nc$off), rep(7L, 80))
+  pc <- rep(seq_len(80), each = 7)
+  for (k in 0:13) {
+    expect_equal(as.vector(tapply(nc$w * nc$z^k, pc, sum)),
+                 as.vector(tapply(n$w * n$z^k, pair, sum)), tolerance = 1e-7)
+  }
+  expect_equal(expected_l(nc), rowSums(q$p * q$l), tolerance = 1e-6)
 })
 
 test_that("a latent regression with two dimensions recovers a slope on one of them", {
