@@ -164,14 +164,13 @@
 #' `fit$participants` has one row per participant and dimension (column
 #' `dimension`; its `loglik` is the participant's log posterior, all
 #' dimensions together). [coef()], [confint()], `predict(type = "beta")`,
-#' [tidy()], [cor_validity()] and `rlpsy_reliability(method = "model")`
-#' work per dimension, and so do the latent regression (see "Latent
-#' regression"), `method = "marginal"` (see "Marginal likelihood"),
+#' [tidy()], [cor_validity()] and [rlpsy_reliability()] (model and
+#' split-half) work per dimension, and so do the latent regression (see
+#' "Latent regression"), `method = "marginal"` (see "Marginal likelihood"),
 #' [rlpsy_scores()] and [rlpsy_marginal_loglik()] for up to 3 dimensions;
-#' `start`, scoring new data, split-half reliability, bootstrap intervals,
-#' cross-validation, [rlpsy_fit_stats()] and the beta plots do not support
-#' D > 1 yet and stop with an error of class `rlpsy_error_input` or
-#' `rlpsy_error_unsupported`.
+#' `start`, scoring new data, bootstrap intervals, cross-validation,
+#' [rlpsy_fit_stats()] and the beta plots do not support D > 1 yet and stop
+#' with an error of class `rlpsy_error_input` or `rlpsy_error_unsupported`.
 #'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by
