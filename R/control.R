@@ -91,9 +91,13 @@
 #'   fit is identical to the unsharded one. The seam for a fit distributed
 #'   over machines. 1 by default.
 #' @param quad_nodes number of adaptive Gauss-Hermite quadrature nodes per
-#'   participant of the marginal-likelihood fit (`method = "marginal"` in
-#'   [rlpsy_fit()]), a whole number from 1 to 100 (1 is the Laplace
-#'   approximation); 21 by default.
+#'   participant and dimension of beta of the marginal-likelihood fit
+#'   (`method = "marginal"` in [rlpsy_fit()]), a whole number from 1 to 100
+#'   (1 is the Laplace approximation), or `NULL` (default) for 21, 15 or 9
+#'   nodes with 1, 2 or 3 dimensions of beta (`dimension` in [rlpsy_fit()]):
+#'   with D dimensions the grid is the product of D rules, q^D nodes per
+#'   participant (21, 225, 729), so the rule shrinks with D as mirt's
+#'   `quadpts` does.
 #' @param verbose `FALSE` (default), `TRUE` or a whole number k: print a
 #'   compact line (objective J, its change, the largest change of
 #'   \eqn{\log\beta_j} and the prior) at the first EM iteration, every k-th
@@ -132,7 +136,7 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
                           estep_tol = 1e-8, eps = 1e-8, flat_tol = 0.01,
                           flat_states = c("keep", "drop"),
                           threads = default_threads(), shards = 1L,
-                          quad_nodes = 21L, verbose = FALSE,
+                          quad_nodes = NULL, verbose = FALSE,
                           progress = default_progress(verbose), ...) {
   check_no_unknown_settings(...)
   ctrl <- list(
@@ -153,7 +157,8 @@ rlpsy_control <- function(lambda_bell = NULL, lambda_cql = NULL, lambda_r = 1,
     flat_states = check_choice(flat_states, c("keep", "drop"), "flat_states"),
     threads = cap_threads(check_count(threads, "threads", min = 1, max = 1024)),
     shards = check_count(shards, "shards", min = 1, max = 1e6),
-    quad_nodes = check_count(quad_nodes, "quad_nodes", min = 1, max = 100),
+    quad_nodes = if (is.null(quad_nodes)) NULL else
+      check_count(quad_nodes, "quad_nodes", min = 1, max = 100),
     verbose = check_verbose(verbose),
     progress = check_flag(progress, "progress")
   )

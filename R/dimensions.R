@@ -17,6 +17,13 @@
 #' @noRd
 dimension_encoding <- function(enc, data, column) {
   if (is.null(column)) return(enc)
+  if (inherits(column, "rlpsy_dimension_codes")) {
+    # a refit of a fit's (subset of) decisions: the codes in enc's order
+    enc$dimension <- column$code
+    enc$dimensions <- column$labels
+    enc$columns$dimension <- column$column
+    return(enc)
+  }
   if (!is.data.frame(data)) {
     rlpsy_abort("`dimension` names a column of the decisions, so `data` must be ",
                 "a data frame, not an rlpsy_data object.")
@@ -75,6 +82,15 @@ warn_action_dimension <- function(enc) {
   }
 }
 
+#' The dimension codes of an encoding as rlpsy_fit()'s `dimension` takes
+#' them from refit_like() (refits of a fit's decisions, whose rlpsy_data
+#' `data` would otherwise lose them: strip_dimension())
+#' @noRd
+dimension_codes <- function(enc) {
+  structure(list(code = enc$dimension, labels = enc$dimensions,
+                 column = enc$columns$dimension), class = "rlpsy_dimension_codes")
+}
+
 #' An rlpsy_data object given as `data` (e.g. a fit's `fit$data`) without
 #' the dimension codes a fit with `dimension` added: the dimension comes
 #' from the `dimension` argument only
@@ -114,16 +130,17 @@ core_encoding <- function(enc) {
   enc
 }
 
-#' The inputs rlpsy_fit() cannot combine with several dimensions yet
+#' The inputs rlpsy_fit() cannot combine with several dimensions yet (a
+#' warm start), and the quadrature's limit of 3 dimensions for the
+#' marginal fit
 #' @noRd
-check_dimension_use <- function(enc, X, method, start) {
-  if (n_dimensions(enc) == 1L) return(invisible())
-  what <- c(if (!is.null(X)) "a latent regression (`person_formula`)",
-            if (method == "marginal") "method = \"marginal\"",
-            if (!is.null(start)) "a warm start (`start`)")
-  if (length(what)) {
+check_dimension_use <- function(enc, method, start) {
+  D <- n_dimensions(enc)
+  if (D == 1L) return(invisible())
+  if (method == "marginal") check_quadrature_dimensions(D)
+  if (!is.null(start)) {
     rlpsy_abort("Several dimensions of beta (`dimension`) cannot yet be ",
-                "combined with ", paste(what, collapse = " or "), ".")
+                "combined with a warm start (`start`).")
   }
 }
 
@@ -150,73 +167,57 @@ mvn_prior_start <- function(prior, labels) {
                       dimnames = list(labels, labels)))
 }
 
-#' The prior as the vector the EB fixed point iterates on: c(mu, log of the
-#' Cholesky factor's diagonal, its lower triangle)
+#' The covariance matrix as the unconstrained vector the EB fixed point
+#' iterates on: the log of its Cholesky factor's diagonal, then the factor's
+#' lower triangle
 #' @noRd
-mvn_par <- function(prior) {
-  L <- t(chol(prior$Sigma))
-  c(prior$mu, log(diag(L)), L[lower.tri(L)])
+chol_par <- function(Sigma) {
+  L <- t(chol(Sigma))
+  c(log(diag(L)), L[lower.tri(L)])
 }
 
-#' The prior from mvn_par()'s vector
+#' The covariance matrix (D x D) from chol_par()'s vector x
 #' @noRd
-mvn_set_par <- function(prior, x) {
-  D <- length(prior$mu)
-  L <- diag(exp(x[D + seq_len(D)]), D)
-  L[lower.tri(L)] <- x[-seq_len(2L * D)]
-  prior$mu[] <- x[seq_len(D)]
-  prior$Sigma[] <- tcrossprod(L)
-  prior
+chol_set_par <- function(x, D) {
+  L <- diag(exp(x[seq_len(D)]), D)
+  L[lower.tri(L)] <- x[-seq_len(D)]
+  tcrossprod(L)
 }
 
-#' The empirical-Bayes update of the MVN prior from the E-step (Laplace EM
-#' step): mu = mean_j z_j, Sigma = mean_j ((z_j - mu)(z_j - mu)' + V_j), V_j
-#' the posterior covariance (-H_j)^-1. As mvn_par()'s vector.
+#' The covariance update of the MVN prior: Sigma = mean_j r_j r_j' + V
+#' (residuals R, J x D; V the mean posterior covariance), as chol_par()'s
+#' vector. Dimensions that measure the same thing (or few participants,
+#' under the marginal-ML update) make it nearly singular: its eigenvalues
+#' are kept at least 1e-8 times its mean variance.
 #' @noRd
-mvn_update <- function(e, D) {
-  Z <- matrix(e$z, ncol = D, byrow = TRUE)
-  mu <- colMeans(Z)
-  R <- sweep(Z, 2L, mu)
-  V <- matrix(rowMeans(matrix(e$cov, D * D)), D, D, byrow = TRUE)
-  Sigma <- crossprod(R) / nrow(Z) + V
+mvn_sigma_update <- function(R, V) {
+  D <- ncol(R)
+  Sigma <- crossprod(R) / nrow(R) + V
   Sigma <- (Sigma + t(Sigma)) / 2
-  # dimensions that measure the same thing make Sigma (nearly) singular:
-  # keep it positive definite with the smallest ridge that does
-  ridge <- 0
-  repeat {
-    L <- tryCatch(t(chol(Sigma + diag(ridge, D))), error = function(e) NULL)
-    if (!is.null(L)) break
-    ridge <- max(2 * ridge, 1e-10 * mean(diag(Sigma)))
+  floor <- 1e-8 * mean(diag(Sigma))
+  E <- eigen(Sigma, symmetric = TRUE)
+  if (min(E$values) < floor) {
+    Sigma <- E$vectors %*% diag(pmax(E$values, floor), D) %*% t(E$vectors)
+    Sigma <- (Sigma + t(Sigma)) / 2
   }
-  c(mu, log(diag(L)), L[lower.tri(L)])
+  chol_par(Sigma)
 }
 
-#' E-step and (empirical prior) the EB fixed point with D > 1 dimensions;
-#' as estep_prior() (same SQUAREM iteration on mvn_par()'s vector).
+#' A J x D matrix from a participant-major vector of length J * D (the
+#' core's pseudo-participant order); the vector itself for one dimension
 #' @noRd
-estep_prior_mvn <- function(core, st, ctrl, empirical) {
-  D <- length(st$prior$mu)
-  estep_at <- function(p) {
-    e <- core_estep(core, st$theta, st$z, rep(p$mu, length(st$z) / D), 1,
-                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, NULL,
-                    solve(p$Sigma))
-    st$z <<- e$z
-    e
-  }
-  e <- estep_at(st$prior)
-  if (empirical) {
-    map <- function(x) {
-      e <<- estep_at(mvn_set_par(st$prior, x))
-      mvn_update(e, D)
-    }
-    ok <- function(x) all(is.finite(x)) && all(abs(x[D + seq_len(D)]) < 25)
-    x <- squarem_fixed_point(map, mvn_par(st$prior), ctrl$tol_z * 1e-2, ok)
-    st$prior <- mvn_set_par(st$prior, x)
-    e <- estep_at(st$prior)
-  }
-  st$estep <- e
-  st
+by_participant <- function(x, D) if (D == 1L) x else matrix(x, ncol = D, byrow = TRUE)
+
+#' The E-step's posterior covariances (D x D per participant, in a vector)
+#' as a J x D x D array
+#' @noRd
+cov_array <- function(cov, D) {
+  aperm(array(cov, c(D, D, length(cov) / D^2)), c(3L, 2L, 1L))
 }
+
+#' The mean over participants of the E-step's D x D posterior covariances
+#' @noRd
+mean_posterior_cov <- function(e, D) matrix(rowMeans(matrix(e$cov, D * D)), D, D, byrow = TRUE)
 
 #' The precision Sigma^-1 of a D > 1 state's prior for the core; NULL for
 #' one dimension (the scalar E-step and prior)

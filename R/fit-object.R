@@ -97,7 +97,7 @@ build_fit_dims <- function(call, prep, run, ctrl, Q, theta, w) {
   dn <- list(enc$participants, enc$dimensions)
   z <- matrix(e$z, J, D, byrow = TRUE, dimnames = dn)
   se <- matrix(e$se, J, D, byrow = TRUE, dimnames = dn)
-  cov <- aperm(array(e$cov, c(D, D, J)), c(3L, 2L, 1L))
+  cov <- cov_array(e$cov, D)
   dimnames(cov) <- c(dn, list(enc$dimensions))
   pairs <- core_encoding(enc)
   status <- factor(estep_status_labels[rep(e$status, each = D) + 1L],

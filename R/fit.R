@@ -81,7 +81,17 @@
 #' \eqn{\sigma^2 + s_j^2} (\eqn{s_j} their standard error), so measurement
 #' error widens it; it is conditional on Q, like every standard error of
 #' the fit. Without `person_formula`, `fit$prior` is `c(mu, sigma)` as
-#' before.
+#' before. With D > 1 dimensions of beta (`dimension`), the prior of
+#' \eqn{z_j \in R^D} is \eqn{N(\Gamma' x_j, \Sigma)}: \eqn{\Gamma} is a
+#' terms x dimensions matrix (the least-squares fit of each dimension's
+#' modes or means on \eqn{X}), \eqn{\Sigma} the residual covariance
+#' (\eqn{\mathrm{mean}_j(r_j r_j' + V_j)}), and `fit$prior` holds `mu`,
+#' `Sigma`, `coefficients` and `se` (terms x dimensions), `vcov` (the
+#' covariance of \eqn{\mathrm{vec}(\Gamma)}, rows `"dimension:term"`, the
+#' inverse of \eqn{\sum_j W_j \otimes x_j x_j'} with \eqn{W_j =
+#' \Sigma^{-1}(\Sigma - V_j)\Sigma^{-1} = (\Sigma + S_j)^{-1}}, the same
+#' approximation as for one dimension), `mean` (participants x dimensions)
+#' and `formula`.
 #'
 #' @section Marginal likelihood:
 #' `method = "marginal"` fits Q (and w) and the prior by maximising the
@@ -105,6 +115,20 @@
 #' MAP fit); `fit$eap` and `fit$eap_sd` are the posterior means and SDs;
 #' `fit$marginal` holds the marginal log-likelihood and objective;
 #' [logLik()] returns the marginal log-likelihood, which [anova()] compares.
+#' With D = 2 or 3 dimensions of beta the nodes form a product of D rules
+#' (15 or 9 nodes each by default, `quad_nodes`), centred at the mode and
+#' sheared by the Cholesky factor of the posterior covariance; the
+#' likelihood is separable over dimensions, so (participant, dimension)
+#' pair d is evaluated at the \eqn{q^d} distinct values its coordinate
+#' takes on the grid; for the M-step these values, weighted by the
+#' posterior weights of the grid nodes on them, are replaced by the q-point
+#' Gauss rule of that discrete distribution (exact for a log-likelihood
+#' polynomial of degree < 2q in \eqn{z_d}), so that each pair has q nodes as
+#' with one dimension. The prior's update is \eqn{\mu = \sum_{jg}
+#' w_{jg} z_{jg} / J}, \eqn{\Sigma = \sum_{jg} w_{jg} (z_{jg} - \mu)(z_{jg}
+#' - \mu)' / J}; `fit$eap` and `fit$eap_sd` are participants x dimensions
+#' matrices. More than 3 dimensions are an error of class
+#' `rlpsy_error_unsupported`.
 #'
 #' @section Several temperatures per person:
 #' `dimension` names a column of `data` (character or factor) that assigns
@@ -140,12 +164,13 @@
 #' `fit$participants` has one row per participant and dimension (column
 #' `dimension`; its `loglik` is the participant's log posterior, all
 #' dimensions together). [coef()], [confint()], `predict(type = "beta")`,
-#' [tidy()], [cor_validity()] and `rlpsy_reliability(method = "model")`
-#' work per dimension; latent regression, `method = "marginal"`, `start`,
-#' scoring new data, the EAP/plausible scores, split-half reliability,
-#' bootstrap intervals, cross-validation, [rlpsy_fit_stats()] and the beta
-#' plots do not support D > 1 yet and stop with an error of class
-#' `rlpsy_error_input` or `rlpsy_error_unsupported`.
+#' [tidy()], [cor_validity()] and [rlpsy_reliability()] (model and
+#' split-half) work per dimension, and so do the latent regression (see
+#' "Latent regression"), `method = "marginal"` (see "Marginal likelihood"),
+#' [rlpsy_scores()] and [rlpsy_marginal_loglik()] for up to 3 dimensions;
+#' `start`, scoring new data, bootstrap intervals, cross-validation,
+#' [rlpsy_fit_stats()] and the beta plots do not support D > 1 yet and stop
+#' with an error of class `rlpsy_error_input` or `rlpsy_error_unsupported`.
 #'
 #' @inheritParams rlpsy_data
 #' @param data a data frame with one row per decision, or an object made by
@@ -281,7 +306,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
   X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
-  check_dimension_use(enc, X, method, start)
+  check_dimension_use(enc, method, start)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   if (!is.null(X)) prep$state <- with_design(prep$state, X)
@@ -561,10 +586,10 @@ update_prior <- function(z, se) {
 #' Returns the state with z, prior and the last E-step.
 #' @noRd
 estep_prior <- function(core, st, ctrl, empirical) {
-  if (!is.null(st$D)) return(estep_prior_mvn(core, st, ctrl, empirical))
+  D <- if (is.null(st$D)) 1L else st$D
   estep_at <- function(s) {
-    e <- core_estep(core, st$theta, st$z, prior_mu(s), s$prior[["sigma"]],
-                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
+    e <- core_estep(core, st$theta, st$z, prior_mu(s), prior_sigma(s),
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol, NULL, prior_prec(s))
     st$z <<- e$z
     e
   }
@@ -572,9 +597,10 @@ estep_prior <- function(core, st, ctrl, empirical) {
   if (empirical) {
     map <- function(x) {
       e <<- estep_at(set_prior_par(st, x))
-      prior_update(st, e$z, e$se^2)
+      if (D == 1L) prior_update(st, e$z, e$se^2) else
+        prior_update(st, by_participant(e$z, D), mean_posterior_cov(e, D))
     }
-    ok <- function(xs) all(is.finite(xs)) && abs(xs[length(xs)]) < 50
+    ok <- function(xs) prior_par_ok(st, xs)
     st <- set_prior_par(st, squarem_fixed_point(map, prior_par(st),
                                                 ctrl$tol_z * 1e-2, ok))
     e <- estep_at(st)

@@ -761,8 +761,10 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' states, \eqn{\sum_s (K_s - 1) - 1}); for Q features, the number of
 #' parameters; for a learned reward, its free parameters (the (state,
 #' action) pairs with transitions for the default table); for the prior,
-#' 2 (\eqn{\mu, \sigma}) or the latent regression's coefficients plus 1
-#' (none when the prior is fixed). Q's per-state shifts and scale, which the
+#' 2 (\eqn{\mu, \sigma}) or the latent regression's coefficients plus 1,
+#' and with D dimensions of beta D means (or the D x terms coefficients)
+#' plus the D(D + 1)/2 parameters of \eqn{\Sigma} (none when the prior is
+#' fixed). Q's per-state shifts and scale, which the
 #' penalties pin, are not counted: they do not change the likelihood.
 #'
 #' With `newdata`, the held-out log-likelihood of its decisions: the sum
@@ -779,7 +781,10 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' @param features,beta as in [predict.rlpsy_fit()], with `newdata`.
 #' @param type `"conditional"` (default: at the posterior modes) or
 #'   `"marginal"` (see [rlpsy_marginal_loglik()]; not with `newdata`).
-#' @param nodes quadrature nodes for `type = "marginal"`.
+#' @param nodes quadrature nodes per dimension of beta for `type =
+#'   "marginal"`: `NULL` (default) for a marginal fit's own number, else
+#'   that of [rlpsy_marginal_loglik()] (21, 15 or 9 for 1, 2 or 3
+#'   dimensions).
 #' @param ... not used.
 #' @return `logLik()`: an object of class `logLik`, a number with attributes
 #'   `df` and `nobs`. `nobs()`: the number of decisions, an integer.
@@ -799,7 +804,7 @@ select_participants <- function(parm, labels, arg = "parm") {
 #' @importFrom stats logLik nobs
 #' @export
 logLik.rlpsy_fit <- function(object, type = c("conditional", "marginal"),
-                             nodes = 21, newdata = NULL, features = NULL,
+                             nodes = NULL, newdata = NULL, features = NULL,
                              beta = NULL, ...) {
   check_dots_empty_rlpsy("logLik()", ...)
   if (missing(type) && is.null(newdata) && identical(object$method, "marginal")) type <- "marginal"

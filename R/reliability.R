@@ -78,10 +78,14 @@
 #'   split, `r`, the half-length correlation of each split, and `dropped`,
 #'   the participants with fewer than 2 decisions) and `fit_key` (identifies
 #'   the fit, so that [summary.rlpsy_fit()] can check that it belongs to it).
-#'   With several dimensions of beta (`dimension` in [rlpsy_fit()]) only
-#'   `method = "model"` is available: one `"model"` row per dimension, with
-#'   a `dimension` column (the split-half and EAP figures stop with an
-#'   error of class `rlpsy_error_unsupported`).
+#'   With several dimensions of beta (`dimension` in [rlpsy_fit()]) there
+#'   is one row per figure and dimension, with a `dimension` column: the
+#'   split-half figure splits the decisions of each (participant,
+#'   dimension) pair (so both halves have every dimension), refits each
+#'   half with the fit's dimensions and correlates each dimension's scores
+#'   over the participants whose pair had 2 or more decisions; `halves` is
+#'   then a list of such lists, one per dimension. The EAP figure needs at
+#'   most 3 dimensions (the quadrature of [rlpsy_scores()]).
 #'   `print()` returns `x` invisibly.
 #' @section Errors and warnings:
 #' Errors have class `rlpsy_error_input` (and `rlpsy_error`) and name the
@@ -134,7 +138,7 @@ rlpsy_reliability <- function(fit, method = c("split-half", "model"),
   rng({
     if ("split-half" %in% method) {
       sh <- split_half(fit, split, times, level)
-      rows[["split-half"]] <- sh$row
+      rows <- c(rows, sh$rows)
       halves <- sh$halves
     }
     if ("model" %in% method && is.matrix(fit$z)) {
@@ -186,7 +190,7 @@ fit_key <- function(fit) {
 #' @param start NULL, or a fit to start from (rlpsy_fit()'s `start`).
 #' @noRd
 refit_like <- function(fit, enc, start = NULL) {
-  check_one_dimension(fit, "Refitting (split-half reliability, bootstrap, cross-validation)")
+  if (!is.null(start)) check_one_dimension(fit, "Refitting with a warm start (bootstrap)")
   control <- fit$control
   control$progress <- FALSE
   control$verbose <- FALSE
@@ -198,6 +202,7 @@ refit_like <- function(fit, enc, start = NULL) {
   if (!is.null(fit$reward_model)) args$reward_model <- fit$reward_model
   if (!is.null(fit$normalise)) args$normalise <- fit$normalise
   if (!is.null(fit$task)) args$task <- fit$task
+  if (n_dimensions(enc) > 1L) args$dimension <- dimension_codes(enc)
   env <- list2env(args, parent = environment())
   cl <- as.call(c(list(quote(rlpsy_fit)),
                   stats::setNames(lapply(names(args), as.name), names(args))))
@@ -231,6 +236,7 @@ subset_decisions <- function(enc, keep) {
   out$participant <- match(p_old, used) - 1L
   for (f in c("state", "action", "next_state", "done", "row")) out[[f]] <- enc[[f]][idx]
   if (!is.null(enc$reward)) out$reward <- enc$reward[idx]
+  if (!is.null(enc$dimension)) out$dimension <- enc$dimension[idx]
   out
 }
 
@@ -245,6 +251,17 @@ position_in_participant <- function(enc) {
 #' odd positions of a random order within participant)
 #' @noRd
 first_half <- function(enc, split) {
+  D <- n_dimensions(enc)
+  if (D > 1L) {
+    # within each (participant, dimension) pair, so that both halves have
+    # decisions of every dimension
+    pair <- enc$participant * D + enc$dimension
+    key <- if (split == "random") stats::runif(enc$n_decisions) else seq_len(enc$n_decisions)
+    ord <- order(pair, key)
+    pos <- integer(enc$n_decisions)
+    pos[ord] <- sequence(rle(pair[ord])$lengths)
+    return(pos %% 2L == 1L)
+  }
   pos <- position_in_participant(enc)
   if (split == "random") {
     ord <- order(enc$participant, stats::runif(enc$n_decisions))
@@ -258,27 +275,60 @@ first_half <- function(enc, split) {
 #' @noRd
 split_half <- function(fit, split, times, level) {
   enc <- fit$data
-  n_j <- diff(enc$offsets)
+  D <- n_dimensions(enc)
+  unit <- if (D == 1L) enc$participant else enc$participant * D + enc$dimension
+  n_j <- tabulate(unit + 1L, enc$n_participants * D)
   dropped <- enc$participants[n_j < 2L]
+  if (D > 1L) dropped <- paste0(rep(enc$participants, each = D), ":", enc$dimensions)[n_j < 2L]
+  what <- if (D == 1L) "participant" else "(participant, dimension) pair"
   if (length(dropped)) {
-    message(length(dropped), " participant", if (length(dropped) > 1L) "s have" else " has",
+    message(length(dropped), " ", what, if (length(dropped) > 1L) "s have" else " has",
             " fewer than 2 decisions and cannot be split: left out of the ",
             "split-half reliability.")
   }
-  ok <- rep(n_j >= 2L, n_j)
-  if (sum(n_j >= 2L) < 3L) {
+  ok <- n_j[unit + 1L] >= 2L
+  if (sum(n_j >= 2L) < 3L * D) {
     rlpsy_abort("The split-half reliability needs at least 3 participants with ",
-                "2 or more decisions; `fit` has ", sum(n_j >= 2L), ".")
+                "2 or more decisions", if (D > 1L) " in every dimension", "; `fit` has ",
+                sum(n_j >= 2L) %/% D, ".")
   }
   n_split <- if (split == "random") times else 1L
   zs <- collect_refit_warnings(lapply(seq_len(n_split), function(i) {
     h <- first_half(enc, split)
-    z1 <- refit_like(fit, subset_decisions(enc, ok & h))$z
-    z2 <- refit_like(fit, subset_decisions(enc, ok & !h))$z
-    ids <- intersect(names(z1), names(z2))
-    list(z1 = z1[ids], z2 = z2[ids])
+    list(z1 = refit_like(fit, subset_decisions(enc, ok & h))$z,
+         z2 = refit_like(fit, subset_decisions(enc, ok & !h))$z)
   }), n_split)
+  if (D == 1L) return(split_half_figure(zs, split, level, dropped))
+  # per dimension, the participants whose pair was split
+  pairs_ok <- matrix(n_j >= 2L, ncol = D, byrow = TRUE,
+                     dimnames = list(enc$participants, enc$dimensions))
+  parts <- lapply(enc$dimensions, function(d) {
+    zd <- lapply(zs, function(x) {
+      keep <- function(z) z[intersect(rownames(z)[pairs_ok[rownames(z), d]],
+                                      rownames(x$z1)[rownames(x$z1) %in% rownames(x$z2)]), d]
+      list(z1 = keep(x$z1), z2 = keep(x$z2))
+    })
+    f <- split_half_figure(zd, split, level, dropped)
+    f$rows[[1L]] <- cbind(f$rows[[1L]][1L], dimension = d, f$rows[[1L]][-1L],
+                          stringsAsFactors = FALSE)
+    f
+  })
+  list(rows = lapply(parts, function(x) x$rows[[1L]]),
+       halves = stats::setNames(lapply(parts, function(x) x$halves), enc$dimensions))
+}
+
+#' The split-half figure from the halves' scores of every split (zs: a list
+#' of list(z1, z2), named vectors): the participants in both halves of
+#' every split, the correlation of each split, Spearman-Brown, the mean
+#' over splits and a participant-bootstrap interval
+#' @noRd
+split_half_figure <- function(zs, split, level, dropped) {
+  zs <- lapply(zs, function(x) {
+    ids <- intersect(names(x$z1), names(x$z2))
+    list(z1 = x$z1[ids], z2 = x$z2[ids])
+  })
   ids <- Reduce(intersect, lapply(zs, function(x) names(x$z1)))
+  n_split <- length(zs)
   Z1 <- vapply(zs, function(x) x$z1[ids], numeric(length(ids)))
   Z2 <- vapply(zs, function(x) x$z2[ids], numeric(length(ids)))
   dim(Z1) <- dim(Z2) <- c(length(ids), n_split)
@@ -287,9 +337,9 @@ split_half <- function(fit, split, times, level) {
   warn_negative_halves(r)
   boot <- bootstrap_stat(length(ids), function(i) mean(spearman_brown(col_cor(Z1[i, , drop = FALSE], Z2[i, , drop = FALSE]))))
   ci <- percentile_interval(boot, level)
-  list(row = data.frame(method = "split-half", split = split,
-                        reliability = mean(spearman_brown(r)), lower = ci[1L],
-                        upper = ci[2L], n = length(ids), stringsAsFactors = FALSE),
+  list(rows = list(data.frame(method = "split-half", split = split,
+                              reliability = mean(spearman_brown(r)), lower = ci[1L],
+                              upper = ci[2L], n = length(ids), stringsAsFactors = FALSE)),
        halves = list(z1 = Z1, z2 = Z2, r = r, dropped = dropped))
 }
 
@@ -325,15 +375,21 @@ model_reliability <- function(z, se, level, method) {
              n = J, stringsAsFactors = FALSE)
 }
 
-#' The model-based reliability of each dimension of beta (MAP scores; the
-#' EAP version needs the one-dimensional quadrature): rows with a
-#' `dimension` column
+#' The model-based reliability of each dimension of beta: rows with a
+#' `dimension` column, from the MAP scores ("model") and, for up to 3
+#' dimensions, from the EAP scores of the product-grid quadrature
+#' ("model-eap")
 #' @noRd
 model_reliability_dims <- function(fit, level) {
-  lapply(stats::setNames(colnames(fit$z), colnames(fit$z)), function(d) {
-    r <- model_reliability(fit$z[, d], fit$se[, d], level, "model")
+  dims <- colnames(fit$z)
+  post <- if (ncol(fit$z) <= 3L) person_posterior(fit, default_quad_nodes(ncol(fit$z)))
+  one <- function(z, se, method, d) {
+    r <- model_reliability(z, se, level, method)
     cbind(r[1L], dimension = d, r[-1L], stringsAsFactors = FALSE)
-  })
+  }
+  c(lapply(dims, function(d) one(fit$z[, d], fit$se[, d], "model", d)),
+    if (!is.null(post)) lapply(seq_along(dims), function(d)
+      one(post$eap[, d], sqrt(post$var[, d]), "model-eap", dims[d])))
 }
 
 #' Run the refits, collecting their warnings into one

@@ -98,7 +98,10 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   expect_identical(v$dimension, c("even", "odd"))
   expect_gt(v$r[1], v$r[2])
   rel <- rlpsy_reliability(fit, method = "model")
-  expect_identical(rel$dimension, c("even", "odd"))
+  expect_identical(rel$dimension, c("even", "odd", "even", "odd"))
+  expect_identical(rel$method, rep(c("model", "model-eap"), each = 2))
+  sc <- rlpsy_scores(fit, "eap")
+  expect_equal(rel$reliability[3:4], unname(attr(sc, "reliability")["eap", ]))
   expect_output(print(fit), "MVN\\(mu = ")
   expect_output(print(summary(fit)), "model \\(conditional on Q\\): even")
   P <- predict(fit, type = "prob")
@@ -107,8 +110,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   i <- 5L
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
-  for (f in list(function() rlpsy_scores(fit, "eap"), function() rlpsy_reliability(fit),
-                 function() confint(fit, method = "boot", R = 2),
+  for (f in list(function() confint(fit, method = "boot", R = 2),
                  function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
                  function() plot(fit, which = "beta"),
                  function() predict(fit, newdata = sd$data[1:5, ], type = "beta"),
@@ -130,10 +132,37 @@ test_that("bad `dimension` input gives clear errors", {
                  class = "rlpsy_warning_dimension")
   d$dim[3] <- NA
   expect_error(fit_dims(d, dimension = "dim"), "missing or empty", class = "rlpsy_error_input")
-  expect_error(fit_dims(sd$data, dimension = "dim", method = "marginal"),
+  expect_error(fit_dims(sd$data, dimension = "dim", start = fit_dims(sd$data)),
                "cannot yet", class = "rlpsy_error_input")
   expect_error(fit_dims(sd$data, dimension = c("dim", "dim")), class = "rlpsy_error_input")
   enc <- rlpsy_data(sd$data, "participant", "state", "action", "next_state", "done", "reward")
   expect_error(rlpsy_fit(enc, gamma = 0.9, dimension = "dim"), "data frame",
                class = "rlpsy_error_input")
+})
+
+test_that("split-half reliability refits the halves with their dimensions", {
+  sd <- simulate_dims(dims_task(), J = 60, n = 80, seed = 12)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  rel <- rlpsy_reliability(fit, method = "split-half")
+  expect_identical(rel$dimension, c("even", "odd"))
+  expect_identical(rel$method, rep("split-half", 2))
+  expect_identical(rel$n, c(60L, 60L))
+  h <- attr(rel, "halves")
+  expect_named(h, c("even", "odd"))
+  sb <- function(r) 2 * r / (1 + r)
+  for (d in c("even", "odd")) {
+    expect_equal(rel$reliability[rel$dimension == d],
+                 sb(cor(h[[d]]$z1[, 1], h[[d]]$z2[, 1])))
+  }
+  # the halves were fitted with two temperatures: a half's refit by hand
+  # (odd positions within each participant and dimension) gives its scores
+  d <- sd$data[order(sd$data$participant, sd$data$dim), ]
+  pos <- ave(seq_len(nrow(d)), d$participant, d$dim, FUN = seq_along)
+  half <- fit_dims(d[pos %% 2 == 1, ], dimension = "dim")
+  expect_equal(unname(h$even$z1[, 1]), unname(half$z[rownames(h$even$z1), "even"]),
+               tolerance = 1e-6)
+  expect_output(print(rel), "split-half \\(odd-even\\), dimension odd")
+  both <- rlpsy_reliability(fit)
+  expect_identical(both$method, c("split-half", "split-half", "model", "model",
+                                  "model-eap", "model-eap"))
 })
