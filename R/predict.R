@@ -383,18 +383,24 @@ beta_table <- function(participant, z, se, n, status, level) {
              stringsAsFactors = FALSE, row.names = NULL)
 }
 
-#' A beta table from the scores of predict_beta_new()
+#' A beta table from the scores of predict_beta_new() (with a `dimension`
+#' column when the fit has several dimensions)
 #' @noRd
 beta_table_of <- function(sc, level) {
-  beta_table(sc$participant, sc$z, sc$se, sc$n_decisions, sc$status, level)
+  out <- beta_table(sc$participant, sc$z, sc$se, sc$n_decisions, sc$status, level)
+  if (is.null(sc$dimension)) return(out)
+  cbind(out[1L], dimension = sc$dimension, out[-1L], stringsAsFactors = FALSE)
 }
 
 #' Score the participants of newdata on the task frame tk with Q and the
 #' prior fixed (E-step on a fresh core built from newdata's decisions).
-#' @return list(participant, z, se, n_decisions, status)
+#' With several dimensions, newdata carries the fit's dimension column and
+#' each participant gets one score per dimension (the multivariate E-step
+#' under the fit's prior), in participant-major order.
+#' @return list(participant, z, se, n_decisions, status), and dimension
+#'   with several dimensions
 #' @noRd
 predict_beta_new <- function(fit, newdata, tk = predict_task(fit, NULL, NULL)) {
-  check_one_dimension(fit, "Scoring `newdata`")
   check_data_frame(newdata, "newdata")
   if (nrow(newdata) == 0L) {
     rlpsy_abort("`newdata` has no rows: there are no decisions to score.")
@@ -404,23 +410,58 @@ predict_beta_new <- function(fit, newdata, tk = predict_task(fit, NULL, NULL)) {
   # labels ordered as rlpsy_data() orders them (numbers numerically)
   pieces <- index_labels(newdata[[fit$data$columns$participant]])
   lab <- combine_labels(list(pieces), "participant", fill = FALSE, drop_unused = TRUE)
-  score_codes(fit, tk, codes_of(pieces, lab), nd$state, nd$action, lab$labels)
+  codes <- codes_of(pieces, lab)
+  D <- n_dimensions(fit$data)
+  if (D == 1L) return(score_codes(fit, tk, codes, nd$state, nd$action, lab$labels))
+  sc <- score_codes(fit, tk, codes * D + newdata_dimension(fit, newdata), nd$state,
+                    nd$action, rep(lab$labels, each = D), D)
+  sc$dimension <- rep(fit$data$dimensions, length(lab$labels))
+  sc
+}
+
+#' The 0-based dimension code of every row of newdata (several dimensions):
+#' the fit's dimension column, whose values must be the fit's dimensions
+#' @noRd
+newdata_dimension <- function(fit, newdata) {
+  col <- fit$data$columns$dimension
+  if (!col %in% names(newdata)) {
+    rlpsy_abort("`newdata` needs the `dimension` column \"", col, "\" of the fit: ",
+                "each decision is scored on its dimension of beta.")
+  }
+  x <- as.character(newdata[[col]])
+  code <- match(x, fit$data$dimensions)
+  bad <- which(is.na(code))
+  if (length(bad)) {
+    rlpsy_abort("The `dimension` column \"", col, "\" of `newdata` has values the ",
+                "fit does not have (", show_values(fit$data$dimensions), ") in ",
+                show_rows(bad), ": ", show_values(unique(x[bad])), ".")
+  }
+  code - 1L
 }
 
 #' Score participants given as 0-based codes (labels `labels`) on the task
-#' frame tk: the E-step with the fit's prior.
+#' frame tk: the E-step with the fit's prior. With D > 1 dimensions the
+#' codes are the core's pseudo-participants j * D + d and `labels` has one
+#' entry per pseudo-participant; the multivariate E-step scores each
+#' participant's D coordinates jointly.
 #' @noRd
-score_codes <- function(fit, tk, participant, state, action, labels) {
+score_codes <- function(fit, tk, participant, state, action, labels, D = 1L) {
   enc <- scoring_encoding(tk, participant, state, action, length(labels))
   core <- core_new(enc, fit$settings)
-  mu <- fit$prior[["mu"]]
-  sigma <- fit$prior[["sigma"]]
   ctrl <- fit$control
   Q <- unname(unclass(tk$Q))
   Q[!tk$available] <- 0
-  e <- core_estep(core, Q, rep(mu, enc$n_participants), mu, sigma,
-                  ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
-  status <- factor(estep_status_labels[e$status + 1L], levels = estep_status_labels)
+  if (D == 1L) {
+    mu <- fit$prior[["mu"]]
+    e <- core_estep(core, Q, rep(mu, enc$n_participants), mu, fit$prior[["sigma"]],
+                    ctrl$threads, ctrl$estep_iter, ctrl$estep_tol)
+  } else {
+    mu <- rep(unname(fit$prior$mu), enc$n_participants / D)
+    e <- core_estep(core, Q, mu, mu, 1, ctrl$threads, ctrl$estep_iter, ctrl$estep_tol,
+                    NULL, solve(fit$prior$Sigma))
+  }
+  status <- factor(estep_status_labels[rep(e$status, each = D) + 1L],
+                   levels = estep_status_labels)
   list(participant = labels, z = e$z, se = e$se, n_decisions = diff(enc$offsets),
        status = status)
 }

@@ -113,10 +113,45 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   for (f in list(function() confint(fit, method = "boot", R = 2),
                  function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
                  function() plot(fit, which = "beta"),
-                 function() predict(fit, newdata = sd$data[1:5, ], type = "beta"),
                  function() simulate(fit, type = "trajectory"))) {
     expect_error(f(), class = "rlpsy_error_unsupported")
   }
+})
+
+test_that("new participants are scored on every dimension under the fit's Q and prior", {
+  sd <- simulate_dims(dims_task(), J = 120, n = 80, seed = 11)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  # the fit's own decisions, given as new data: the same scores as the fit's
+  # (its last E-step ran under the returned Q and prior)
+  who <- rownames(fit$z)[c(3, 7, 50)]
+  nd <- sd$data[sd$data$participant %in% who, ]
+  p <- predict(fit, newdata = nd, type = "beta")
+  expect_identical(names(p)[1:3], c("participant", "dimension", "beta"))
+  expect_identical(p$participant, rep(who[order(match(who, rownames(fit$z)))], each = 2))
+  expect_identical(p$dimension, rep(c("even", "odd"), 3))
+  ref <- fit$z[cbind(match(p$participant, rownames(fit$z)), match(p$dimension, colnames(fit$z)))]
+  expect_equal(p$z, ref, tolerance = 1e-6)
+  ref_se <- fit$se[cbind(match(p$participant, rownames(fit$se)), match(p$dimension, colnames(fit$se)))]
+  expect_equal(p$se, ref_se, tolerance = 1e-6)
+  n <- table(factor(nd$participant, who), factor(nd$dim, c("even", "odd")))
+  expect_identical(p$n_decisions, as.integer(t(n[unique(p$participant), ])))
+  # a newcomer with decisions on one dimension only: the other is predicted
+  # from the prior given the first (the prior's correlation moves it)
+  one <- nd[nd$participant == who[1] & nd$dim == "even", ]
+  one$participant <- "newcomer"
+  q <- predict(fit, newdata = one, type = "beta")
+  expect_identical(q$n_decisions, c(nrow(one), 0L))
+  S <- fit$prior$Sigma
+  mu <- fit$prior$mu
+  expect_equal(q$z[2], unname(mu[2] + S[2, 1] / S[1, 1] * (q$z[1] - mu[1])),
+               tolerance = 1e-6)
+  # bad dimension columns in newdata
+  expect_error(predict(fit, newdata = nd[setdiff(names(nd), "dim")], type = "beta"),
+               "needs the `dimension` column", class = "rlpsy_error_input")
+  bad <- nd
+  bad$dim[2] <- "sideways"
+  expect_error(predict(fit, newdata = bad, type = "beta"), "sideways",
+               class = "rlpsy_error_input")
 })
 
 test_that("bad `dimension` input gives clear errors", {
