@@ -18,9 +18,10 @@
 #' @param seed NULL (the global stream) or a whole number (the caller's RNG
 #'   state is restored afterwards).
 #' @param parm indices (1-based) of the participants to score.
-#' @return list(z, se, dropped: R x length(parm) matrices, column names the
-#'   participant labels, NA rows for failed refits; failed: number of refits
-#'   that failed with an error; seed)
+#' @return list(z, se, dropped: R x (scored units) matrices, column names
+#'   the units' labels (participants, or "participant:dimension" with
+#'   several dimensions, participant-major), NA rows for failed refits;
+#'   failed: number of refits that failed with an error; seed)
 #' @noRd
 boot_scores <- function(fit, R = 200, seed = NULL,
                         parm = seq_len(fit$data$n_participants)) {
@@ -31,9 +32,9 @@ boot_scores <- function(fit, R = 200, seed = NULL,
   draws <- seeded_stream(seed)(lapply(seq_len(R), function(b) {
     sample.int(J, J, replace = TRUE)
   }))
-  labels <- d$participants[parm]
+  units <- score_units(d, parm)
   newdata <- scoring_frame(d, parm)
-  empty <- matrix(NA_real_, R, length(parm), dimnames = list(NULL, labels))
+  empty <- matrix(NA_real_, R, length(units$key), dimnames = list(NULL, units$label))
   out <- list(z = empty, se = empty, dropped = empty, failed = 0L, seed = seed)
   collect_refit_warnings(for (b in seq_len(R)) {
     fb <- tryCatch(refit_like(fit, resample_encoding(d, draws[[b]]), start = fit),
@@ -42,7 +43,7 @@ boot_scores <- function(fit, R = 200, seed = NULL,
       out$failed <- out$failed + 1L
       next
     }
-    sc <- rescore(fb, newdata, labels)
+    sc <- rescore(fb, newdata, units$key)
     out$z[b, ] <- sc$z
     out$se[b, ] <- sc$se
     out$dropped[b, ] <- sc$dropped
@@ -50,6 +51,22 @@ boot_scores <- function(fit, R = 200, seed = NULL,
   consequence = "the bootstrap intervals may be off")
   out
 }
+
+#' The scored units of participants `parm`: the participants, or with
+#' several dimensions each (participant, dimension) pair, participant-major
+#' (as confint() names them); `key` matches them to predict()'s rows
+#' @noRd
+score_units <- function(d, parm) {
+  p <- d$participants[parm]
+  if (n_dimensions(d) == 1L) return(list(key = p, label = p))
+  D <- n_dimensions(d)
+  list(key = unit_key(rep(p, each = D), d$dimensions),
+       label = paste0(rep(p, each = D), ":", d$dimensions))
+}
+
+#' The key of a (participant, dimension) unit
+#' @noRd
+unit_key <- function(participant, dimension) paste0(participant, "\r", dimension)
 
 #' An encoding of the participants `draw` (1-based, with repeats): each draw
 #' is a participant of its own, labelled "<label>#<k>"
@@ -63,37 +80,48 @@ resample_encoding <- function(enc, draw) {
   out$n_decisions <- length(idx)
   out$offsets <- as.integer(cumsum(c(0, n_j)))
   out$participant <- rep(seq_along(draw) - 1L, n_j)
-  for (f in c("state", "action", "next_state", "done", "row")) out[[f]] <- enc[[f]][idx]
+  for (f in c("state", "action", "next_state", "done", "row", "dimension")) {
+    if (!is.null(enc[[f]])) out[[f]] <- enc[[f]][idx]
+  }
   if (!is.null(enc$reward)) out$reward <- enc$reward[idx]
   out
 }
 
 #' The decisions of participants `parm` as a data frame of labels in the
-#' fit's column names (what predict(type = "beta") scores)
+#' fit's column names (what predict(type = "beta") scores), with the
+#' dimension column when there are several; attributes `pair` (state,
+#' action; 1-based) and `unit` (each decision's key in score_units())
 #' @noRd
 scoring_frame <- function(d, parm) {
   keep <- (d$participant + 1L) %in% parm
-  out <- list(d$participants[d$participant[keep] + 1L],
-              d$states[d$state[keep] + 1L], d$actions[d$action[keep] + 1L])
+  who <- d$participants[d$participant[keep] + 1L]
+  out <- list(who, d$states[d$state[keep] + 1L], d$actions[d$action[keep] + 1L])
   names(out) <- c(d$columns$participant, d$columns$state, d$columns$action)
+  unit <- who
+  if (n_dimensions(d) > 1L) {
+    dim <- d$dimensions[d$dimension[keep] + 1L]
+    out[[d$columns$dimension]] <- dim
+    unit <- unit_key(who, dim)
+  }
   attr(out, "pair") <- cbind(d$state[keep] + 1L, d$action[keep] + 1L)
+  attr(out, "unit") <- unit
   out
 }
 
 #' Score the decisions of `newdata` (from scoring_frame()) under a
 #' replicate's Q and prior; decisions outside its choice sets are left out
-#' @return list(z, se, dropped), in the order of `labels` (NA when a
-#'   participant has no decision left)
+#' @return list(z, se, dropped), in the order of the unit keys `units` (NA
+#'   when a unit has no decision left)
 #' @noRd
-rescore <- function(fb, newdata, labels) {
+rescore <- function(fb, newdata, units) {
   ok <- fb$data$available[attr(newdata, "pair")]
-  who <- newdata[[1L]]
-  dropped <- tabulate(match(who[!ok], labels), length(labels))
+  dropped <- tabulate(match(attr(newdata, "unit")[!ok], units), length(units))
   nd <- as.data.frame(lapply(newdata, `[`, ok), stringsAsFactors = FALSE,
                       optional = TRUE)
   names(nd) <- names(newdata)
   sc <- stats::predict(fb, newdata = nd, type = "beta")
-  i <- match(labels, sc$participant)
+  key <- if (is.null(sc$dimension)) sc$participant else unit_key(sc$participant, sc$dimension)
+  i <- match(units, key)
   list(z = sc$z[i], se = sc$se[i], dropped = dropped)
 }
 
@@ -109,15 +137,16 @@ rescore <- function(fb, newdata, labels) {
 #' @noRd
 boot_limits <- function(fit, j, level, R, seed) {
   bs <- boot_scores(fit, R = R, seed = seed, parm = j)
+  zhat <- if (is.matrix(fit$z)) as.vector(t(fit$z[j, , drop = FALSE])) else fit$z[j]
   probs <- c((1 - level) / 2, (1 + level) / 2)
-  lim <- t(vapply(seq_along(j), function(i) {
+  lim <- t(vapply(seq_along(zhat), function(i) {
     ok <- is.finite(bs$z[, i]) & is.finite(bs$se[, i])
     if (sum(ok) < 2L) return(c(NA_real_, NA_real_))
     q <- mixture_quantiles(bs$z[ok, i], bs$se[ok, i], probs)
-    exp(2 * fit$z[[j[i]]] - rev(q))
+    exp(2 * zhat[[i]] - rev(q))
   }, numeric(2)))
-  dimnames(lim) <- list(names(fit$z)[j], paste(format(100 * probs, trim = TRUE,
-                                                      scientific = FALSE, digits = 3), "%"))
+  dimnames(lim) <- list(colnames(bs$z), paste(format(100 * probs, trim = TRUE,
+                                                     scientific = FALSE, digits = 3), "%"))
   attr(lim, "R") <- sum(rowSums(is.finite(bs$z)) > 0L)
   attr(lim, "failed") <- bs$failed
   lim

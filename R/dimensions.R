@@ -130,18 +130,12 @@ core_encoding <- function(enc) {
   enc
 }
 
-#' The inputs rlpsy_fit() cannot combine with several dimensions yet (a
-#' warm start), and the quadrature's limit of 3 dimensions for the
-#' marginal fit
+#' The quadrature's limit of 3 dimensions for the marginal fit
 #' @noRd
-check_dimension_use <- function(enc, method, start) {
+check_dimension_use <- function(enc, method) {
   D <- n_dimensions(enc)
-  if (D == 1L) return(invisible())
-  if (method == "marginal") check_quadrature_dimensions(D)
-  if (!is.null(start)) {
-    rlpsy_abort("Several dimensions of beta (`dimension`) cannot yet be ",
-                "combined with a warm start (`start`).")
-  }
+  if (D > 1L && method == "marginal") check_quadrature_dimensions(D)
+  invisible()
 }
 
 #' Stop when a function that does not yet support several dimensions of beta

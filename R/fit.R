@@ -202,7 +202,8 @@
 #' @param start `NULL`, or an earlier `rlpsy_fit` on the same states and
 #'   actions to continue from: its Q (and w), prior and betas (matched by
 #'   participant label; new participants start at the prior mean) are the
-#'   starting values.
+#'   starting values. With `dimension`, the start must have the same
+#'   dimensions.
 #' @param person_data `NULL`, or with `person_formula` a data frame with one
 #'   row per participant, keyed by a column named as the participant column
 #'   of the data (`participant`), holding the person covariates.
@@ -306,7 +307,7 @@ rlpsy_fit <- function(data, participant, state, action, next_state,
   spec$q_model <- q_model
   spec$reward_model <- check_reward_model(reward_model, enc)
   X <- check_person_prior(person_design(enc, person_data, person_formula), ctrl)
-  check_dimension_use(enc, method, start)
+  check_dimension_use(enc, method)
   ctrl <- prior_for_data(ctrl, enc)
   prep <- prepare_fit(enc, spec, ctrl, start)
   if (!is.null(X)) prep$state <- with_design(prep$state, X)
@@ -519,12 +520,12 @@ initial_state <- function(enc, ctrl, task_Q, start, core, spec, params) {
                if (is.null(params$reward)) matrix(0, S, K) else numeric(n_w)
              },
              z = numeric(enc$n_participants), prior = prior)
-  if (!is.null(start)) st <- start_from(st, start, enc, ctrl, spec)
   if (n_dimensions(enc) > 1L) {
     st$D <- n_dimensions(enc)
     st$z <- rep(prior[["mu"]], enc$n_participants * st$D)
     st$prior <- mvn_prior_start(prior, enc$dimensions)
   }
+  if (!is.null(start)) st <- start_from(st, start, enc, ctrl, spec)
   st
 }
 
@@ -563,6 +564,21 @@ start_from <- function(st, start, enc, ctrl, spec) {
   }
   if (!is.null(enc$reward)) st$w <- NULL else st$w <- unname(unclass(start$w))
   if (is.matrix(st$w)) st$w[!enc$available] <- 0
+  D <- n_dimensions(enc)
+  if (!identical(n_dimensions(start$data), D) ||
+      (D > 1L && !identical(start$data$dimensions, enc$dimensions))) {
+    rlpsy_abort("`start` was fitted with other dimensions of beta than this fit ",
+                "(`dimension`); a warm start needs the same.")
+  }
+  if (D > 1L) {
+    if (is.character(ctrl$prior)) st$prior[c("mu", "Sigma")] <- start$prior[c("mu", "Sigma")]
+    # participant-major z (the core's pseudo-participants j * D + d)
+    old <- match(enc$participants, rownames(start$z))
+    z <- matrix(st$prior$mu, enc$n_participants, D, byrow = TRUE)
+    z[!is.na(old), ] <- unclass(start$z)[old[!is.na(old)], , drop = FALSE]
+    st$z <- as.vector(t(z))
+    return(st)
+  }
   if (is.character(ctrl$prior)) {
     st$prior <- c(mu = start$prior[["mu"]], sigma = start$prior[["sigma"]])
   }

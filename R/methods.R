@@ -582,8 +582,10 @@ print_table <- function(m, digits) {
 #'   `coef()` is a participants x dimensions matrix, and `confint()` has
 #'   one row per selected participant and dimension, named
 #'   `"participant:dimension"` (participant-major, as lme4 names grouped
-#'   terms); `parm` selects participants; `method = "boot"` is not
-#'   available (class `rlpsy_error_unsupported`).
+#'   terms); `parm` selects participants; `method = "boot"` gives the same
+#'   rows (each replicate refits with the dimensions and re-scores every
+#'   dimension); `method = "sandwich"` is not available (class
+#'   `rlpsy_error_unsupported`).
 #' @section Errors and warnings: An error of class `rlpsy_error_input` when
 #'   `type` or `method` is not one of the allowed values (for example
 #'   `method = "profile"`: only `"wald"`, `"boot"` and `"sandwich"` exist),
@@ -633,8 +635,7 @@ confint.rlpsy_fit <- function(object, parm, level = 0.95,
   level <- check_level(level)
   labels <- if (is.matrix(object$z)) rownames(object$z) else names(object$z)
   j <- if (missing(parm)) seq_along(labels) else select_participants(parm, labels)
-  if (method == "boot") return(boot_limits(check_one_dimension(
-    object, "confint(method = \"boot\")"), j, level, R, seed))
+  if (method == "boot") return(boot_limits(object, j, level, R, seed))
   if (!missing(R) || !is.null(seed)) {
     rlpsy_abort("`R` and `seed` are settings of the bootstrap: use them with ",
                 "method = \"boot\", not with the ", method, " intervals.")

@@ -38,9 +38,13 @@
 #'   `n_decisions` and `status` (the E-step status: `converged`,
 #'   `max_iter`, `non_finite` or `stalled`). With several dimensions of
 #'   beta (`dimension` in [rlpsy_fit()]), one row per participant and
-#'   dimension, with a `dimension` column after `participant`; scoring
-#'   `newdata` (and `"prob"`/`"action"` for `newdata` without `beta`) is not
-#'   available for such fits yet (class `rlpsy_error_unsupported`).
+#'   dimension, with a `dimension` column after `participant`. Scoring
+#'   `newdata` then needs the fit's dimension column in `newdata`: each
+#'   participant is scored on all dimensions jointly under the fit's
+#'   multivariate prior (a dimension without decisions gets its conditional
+#'   prior mean given the others). `"prob"`/`"action"` for `newdata` without
+#'   `beta` are not available for such fits yet (class
+#'   `rlpsy_error_unsupported`).
 #' * `"q"`: the fitted \eqn{Q}, a states x actions matrix labelled by state
 #'   and action; `NA` for unavailable actions.
 #' * `"advantage"`: the identified advantage \eqn{A} (per state centred and

@@ -190,7 +190,6 @@ fit_key <- function(fit) {
 #' @param start NULL, or a fit to start from (rlpsy_fit()'s `start`).
 #' @noRd
 refit_like <- function(fit, enc, start = NULL) {
-  if (!is.null(start)) check_one_dimension(fit, "Refitting with a warm start (bootstrap)")
   control <- fit$control
   control$progress <- FALSE
   control$verbose <- FALSE

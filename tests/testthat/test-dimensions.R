@@ -110,8 +110,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   i <- 5L
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
-  for (f in list(function() confint(fit, method = "boot", R = 2),
-                 function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
+  for (f in list(function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
                  function() plot(fit, which = "beta"),
                  function() simulate(fit, type = "trajectory"))) {
     expect_error(f(), class = "rlpsy_error_unsupported")
@@ -154,6 +153,46 @@ test_that("new participants are scored on every dimension under the fit's Q and 
                class = "rlpsy_error_input")
 })
 
+test_that("a warm start continues a fit with several dimensions and adds participants", {
+  sd <- simulate_dims(dims_task(), J = 120, n = 80, seed = 12)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  again <- fit_dims(sd$data, dimension = "dim", start = fit)
+  expect_true(again$converged)
+  expect_lte(again$iterations, 2L)  # it starts at the optimum
+  expect_equal(again$z, fit$z, tolerance = 1e-4)
+  expect_equal(again$prior$Sigma, fit$prior$Sigma, tolerance = 1e-4)
+  # participants the start does not have begin at the prior mean
+  more <- simulate_dims(dims_task(), J = 20, n = 80, seed = 13)$data
+  more$participant <- paste0("new", more$participant)
+  both <- fit_dims(rbind(sd$data, more), dimension = "dim", start = fit)
+  expect_true(both$converged)
+  expect_identical(dim(both$z), c(140L, 2L))
+  expect_equal(both$z[rownames(fit$z), ], fit$z, tolerance = 0.05)
+  # other dimensions than the start's
+  sd$data$other <- ifelse(sd$data$state %in% unique(sd$data$state)[1:3], "a", "b")
+  expect_error(fit_dims(sd$data, dimension = "other", start = fit),
+               "other dimensions", class = "rlpsy_error_input")
+})
+
+test_that("bootstrap intervals are given per participant and dimension", {
+  sd <- simulate_dims(dims_task(), J = 60, n = 80, seed = 14)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  ci <- suppressWarnings(confint(fit, parm = c(2, 5), method = "boot", R = 8, seed = 1))
+  p <- rownames(fit$z)[c(2, 5)]
+  expect_identical(rownames(ci), paste0(rep(p, each = 2), ":", c("even", "odd")))
+  expect_identical(rownames(ci), rownames(confint(fit, parm = c(2, 5))))
+  expect_identical(attr(ci, "R"), 8L)
+  z <- as.vector(t(fit$z[c(2, 5), ]))
+  expect_true(all(log(ci[, 1]) < z & z < log(ci[, 2])))
+  # reproducible with a seed; the scores of each replicate are those of
+  # predict() under the replicate's refit
+  expect_identical(suppressWarnings(confint(fit, parm = c(2, 5), method = "boot",
+                                            R = 8, seed = 1)), ci)
+  bs <- suppressWarnings(rlpsy:::boot_scores(fit, R = 2, seed = 3, parm = c(2, 5)))
+  expect_identical(colnames(bs$z), rownames(ci))
+  expect_true(all(is.finite(bs$z)) && all(bs$se > 0))
+})
+
 test_that("bad `dimension` input gives clear errors", {
   sd <- simulate_dims(random_task(S = 6, K = 3), J = 10, n = 20, seed = 4)
   d <- sd$data
@@ -168,7 +207,7 @@ test_that("bad `dimension` input gives clear errors", {
   d$dim[3] <- NA
   expect_error(fit_dims(d, dimension = "dim"), "missing or empty", class = "rlpsy_error_input")
   expect_error(fit_dims(sd$data, dimension = "dim", start = fit_dims(sd$data)),
-               "cannot yet", class = "rlpsy_error_input")
+               "other dimensions", class = "rlpsy_error_input")
   expect_error(fit_dims(sd$data, dimension = c("dim", "dim")), class = "rlpsy_error_input")
   enc <- rlpsy_data(sd$data, "participant", "state", "action", "next_state", "done", "reward")
   expect_error(rlpsy_fit(enc, gamma = 0.9, dimension = "dim"), "data frame",
