@@ -42,9 +42,8 @@
 #'   `newdata` then needs the fit's dimension column in `newdata`: each
 #'   participant is scored on all dimensions jointly under the fit's
 #'   multivariate prior (a dimension without decisions gets its conditional
-#'   prior mean given the others). `"prob"`/`"action"` for `newdata` without
-#'   `beta` are not available for such fits yet (class
-#'   `rlpsy_error_unsupported`).
+#'   prior mean given the others); `"prob"` and `"action"` for `newdata`
+#'   use each decision's beta of its dimension.
 #' * `"q"`: the fitted \eqn{Q}, a states x actions matrix labelled by state
 #'   and action; `NA` for unavailable actions.
 #' * `"advantage"`: the identified advantage \eqn{A} (per state centred and
@@ -284,7 +283,6 @@ policy_rows <- function(fit, newdata, tk, beta, need_action = FALSE) {
       row_betas(beta, d$participants[d$participant[inv] + 1L])
     state <- d$state[inv]
   } else {
-    if (is.null(beta)) check_one_dimension(fit, "Predictions for `newdata` without `beta`")
     # participants to score from newdata need its action column
     score <- is.null(beta) &&
       (tk$new || need_scores(d, encode_newdata(d, newdata, "participant"), newdata))
@@ -342,21 +340,27 @@ row_betas <- function(beta, participant) {
 }
 
 #' The fitted beta of the fit's participants on its own task; on a new task,
-#' or for participants not in the fit, scored from newdata's decisions
+#' or for participants not in the fit, scored from newdata's decisions.
+#' With several dimensions, each row's beta is that of its dimension.
 #' @noRd
 fitted_or_scored_betas <- function(fit, newdata, tk, nd) {
+  D <- n_dimensions(fit$data)
+  key <- if (D == 1L) nd$participant else
+    unit_key(nd$participant, fit$data$dimensions[newdata_dimension(fit, newdata) + 1L])
+  b <- stats::setNames(rep(NA_real_, length(unique(key))), unique(key))
   scored <- if (tk$new) unique(nd$participant) else setdiff(unique(nd$participant), fit$data$participants)
-  b <- stats::setNames(rep(NA_real_, length(unique(nd$participant))), unique(nd$participant))
   if (!tk$new) {
-    known <- intersect(names(b), fit$data$participants)
-    b[known] <- fit$beta[known]
+    fitted <- if (D == 1L) fit$beta else stats::setNames(
+      as.vector(t(fit$beta)), unit_key(rep(rownames(fit$beta), each = D), colnames(fit$beta)))
+    known <- intersect(names(b), names(fitted))
+    b[known] <- fitted[known]
   }
   if (length(scored)) {
     rows <- nd$participant %in% scored
     sc <- predict_beta_new(fit, newdata[rows, , drop = FALSE], tk)
-    b[sc$participant] <- exp(sc$z)
+    b[if (D == 1L) sc$participant else unit_key(sc$participant, sc$dimension)] <- exp(sc$z)
   }
-  unname(b[nd$participant])
+  unname(b[key])
 }
 
 #' The fit's own participant table at a confidence level

@@ -144,6 +144,14 @@ test_that("new participants are scored on every dimension under the fit's Q and 
   mu <- fit$prior$mu
   expect_equal(q$z[2], unname(mu[2] + S[2, 1] / S[1, 1] * (q$z[1] - mu[1])),
                tolerance = 1e-6)
+  # choice probabilities for new data: each decision's beta of its dimension
+  P_fit <- predict(fit, type = "prob")[sd$data$participant %in% who, ]
+  expect_equal(predict(fit, newdata = nd, type = "prob"), P_fit, tolerance = 1e-10,
+               ignore_attr = TRUE)
+  P_new <- predict(fit, newdata = one, type = "prob")
+  A <- unclass(fit$advantage)[as.character(one$state), , drop = FALSE]
+  expect_equal(unname(P_new), unname(exp(exp(q$z[1]) * A) / rowSums(exp(exp(q$z[1]) * A))),
+               tolerance = 1e-10)
   # bad dimension columns in newdata
   expect_error(predict(fit, newdata = nd[setdiff(names(nd), "dim")], type = "beta"),
                "needs the `dimension` column", class = "rlpsy_error_input")
