@@ -65,7 +65,6 @@ rlpsy_cv <- function(fit, folds = 5, by = c("participant", "decision"), seed = N
   if (!inherits(fit, "rlpsy_fit")) {
     rlpsy_abort("`fit` must be an rlpsy_fit object, not ", describe_value(fit), ".")
   }
-  check_one_dimension(fit, "rlpsy_cv()")
   folds <- check_count(folds, "folds", min = 2, max = 1e6)
   by <- check_choice(by, c("participant", "decision"), "by")
   if (!is.null(seed)) seed <- check_number(seed, "seed")
@@ -144,20 +143,27 @@ deal_participants <- function(enc, folds) {
 }
 
 #' Log-probabilities of the held-out decisions `test` of enc under a refit
-#' (their participants are in it); attribute `unscored`
+#' (their participants are in it; with several dimensions each decision
+#' takes the beta of its dimension); attribute `unscored`
 #' @noRd
 cv_decisions <- function(refit, enc, test) {
   idx <- which(test)
   lab <- enc$participants[enc$participant[idx] + 1L]
-  beta <- unname(refit$beta[lab])
+  beta <- if (is.matrix(refit$beta)) {
+    unname(refit$beta[cbind(match(lab, rownames(refit$beta)), enc$dimension[idx] + 1L)])
+  } else {
+    unname(refit$beta[lab])
+  }
   chosen_logprob(refit, beta, enc$state[idx], enc$action[idx])
 }
 
 #' Held-out participants: scored on their "score" decisions, predicted on
-#' their "predict" ones
+#' their "predict" ones (with several dimensions, scored on all dimensions
+#' jointly, each predicted decision with the beta of its dimension)
 #' @noRd
 cv_participants <- function(refit, enc, test, role) {
   tk <- predict_task(refit, NULL, NULL)
+  D <- n_dimensions(enc)
   sc <- which(test & role == "score")
   pr <- which(test & role == "predict")
   av <- refit$data$available
@@ -165,10 +171,15 @@ cv_participants <- function(refit, enc, test, role) {
   sc <- sc[ok]
   p_lab <- enc$participants[enc$participant[sc] + 1L]
   labs <- unique(p_lab)
-  s <- score_codes(refit, tk, match(p_lab, labs) - 1L, enc$state[sc], enc$action[sc], labs)
-  beta <- stats::setNames(exp(s$z), labs)
+  code <- function(i, lab) {
+    j <- match(lab, labs) - 1L
+    if (D == 1L) j else j * D + enc$dimension[i]
+  }
+  s <- score_codes(refit, tk, code(sc, p_lab), enc$state[sc], enc$action[sc],
+                   rep(labs, each = D), D)
+  beta <- exp(s$z)
   lab_pr <- enc$participants[enc$participant[pr] + 1L]
-  chosen_logprob(refit, unname(beta[lab_pr]), enc$state[pr], enc$action[pr])
+  chosen_logprob(refit, beta[code(pr, lab_pr) + 1L], enc$state[pr], enc$action[pr])
 }
 
 #' Log-probability of chosen actions (0-based state and action codes) under

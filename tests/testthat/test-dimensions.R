@@ -110,7 +110,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   i <- 5L
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
-  for (f in list(function() rlpsy_cv(fit), function() rlpsy_fit_stats(fit),
+  for (f in list(function() rlpsy_fit_stats(fit),
                  function() plot(fit, which = "beta"),
                  function() simulate(fit, type = "trajectory"))) {
     expect_error(f(), class = "rlpsy_error_unsupported")
@@ -199,6 +199,21 @@ test_that("bootstrap intervals are given per participant and dimension", {
   bs <- suppressWarnings(rlpsy:::boot_scores(fit, R = 2, seed = 3, parm = c(2, 5)))
   expect_identical(colnames(bs$z), rownames(ci))
   expect_true(all(is.finite(bs$z)) && all(bs$se > 0))
+})
+
+test_that("cross-validation prefers the second dimension when the betas differ", {
+  # mean log beta log 2 on one dimension and 0 on the other: one beta per
+  # person predicts held-out decisions worse, on the same folds
+  sd <- simulate_dims(dims_task(), J = 120, n = 80, seed = 15)
+  f2 <- fit_dims(sd$data, dimension = "dim")
+  f1 <- fit_dims(sd$data)
+  for (by in c("decision", "participant")) {
+    c2 <- suppressWarnings(rlpsy_cv(f2, folds = 3, by = by, seed = 2))
+    c1 <- suppressWarnings(rlpsy_cv(f1, folds = 3, by = by, seed = 2))
+    expect_identical(attr(c2, "assignment"), attr(c1, "assignment"))
+    expect_lt(attr(c2, "mean"), attr(c1, "mean") - 0.01)
+    expect_lte(sum(c2$n_unscored), 5L)
+  }
 })
 
 test_that("bad `dimension` input gives clear errors", {
