@@ -30,6 +30,13 @@ heldout_logprob <- function(fit, newdata, features = NULL, beta = NULL) {
 #'   predicted with that score. Only the even decisions count. This
 #'   measures how well the task values transfer to new people.
 #'
+#' With several dimensions of beta (`dimension` in [rlpsy_fit()]) the refits
+#' keep the dimensions, a held-out decision is predicted with the beta of
+#' its dimension, and a held-out participant is scored on all dimensions
+#' jointly under the refit's prior. Comparing a fit with and without
+#' `dimension` on the same folds (the same `seed`) tells whether the second
+#' temperature predicts better.
+#'
 #' A held-out decision whose action is outside the refit's choice set in
 #' its state (no training participant ever took it there, so the refit has
 #' no value for it), or whose participant the refit cannot score, is not
