@@ -110,7 +110,7 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   i <- 5L
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
-  for (f in list(function() rlpsy_fit_stats(fit),
+  for (f in list(function() rlpsy_fit_stats(fit, calibrate = "bootstrap", R = 2),
                  function() plot(fit, which = "beta"),
                  function() simulate(fit, type = "trajectory"))) {
     expect_error(f(), class = "rlpsy_error_unsupported")
@@ -214,6 +214,30 @@ test_that("cross-validation prefers the second dimension when the betas differ",
     expect_lt(attr(c2, "mean"), attr(c1, "mean") - 0.01)
     expect_lte(sum(c2$n_unscored), 5L)
   }
+})
+
+test_that("person fit is per participant and dimension: a planted random dimension is flagged", {
+  sd <- simulate_dims(dims_task(), J = 150, n = 80, seed = 16)
+  d <- sd$data
+  planted <- d$participant == d$participant[1] & d$dim == "odd"
+  set.seed(5)
+  d$action[planted] <- sample(unique(d$action), sum(planted), replace = TRUE)
+  fit <- fit_dims(d, dimension = "dim")
+  ps <- rlpsy_fit_stats(fit, by = "participant")
+  expect_identical(names(ps)[1:3], c("participant", "dimension", "n_decisions"))
+  expect_identical(nrow(ps), 300L)
+  row <- function(dim) which(ps$participant == d$participant[1] & ps$dimension == dim)
+  expect_lt(ps$l_z_star[row("odd")], -3)
+  expect_gt(ps$l_z_star[row("even")], -2)
+  expect_true(ps$flagged[row("odd")])
+  # the other units follow the model: l_z* about standard normal
+  rest <- ps$l_z_star[-c(row("odd"), row("even"))]
+  expect_lt(abs(mean(rest, na.rm = TRUE)), 0.2)
+  expect_gt(stats::sd(rest, na.rm = TRUE), 0.8)
+  expect_lt(stats::sd(rest, na.rm = TRUE), 1.2)
+  # the state table uses each decision's beta of its dimension
+  st <- rlpsy_fit_stats(fit, by = "state")
+  expect_equal(sum(attr(st, "expected")), nrow(d), tolerance = 1e-8)
 })
 
 test_that("bad `dimension` input gives clear errors", {
