@@ -12,6 +12,8 @@
 #'   \eqn{\hat\beta_j} with their intervals at `level` (Wald, from
 #'   [confint.rlpsy_fit()]) on a log scale; the dashed line is the prior
 #'   median \eqn{e^{\mu}}. With at most 40 participants they are labelled.
+#'   With several dimensions of beta, one facet per dimension, each with
+#'   its own prior median.
 #' * `which = "trace"`: the objective after each EM iteration relative to
 #'   its final value.
 #' * `which = "advantage"`: a heat map of the identified advantage
@@ -82,26 +84,34 @@ need_ggplot2 <- function() {
   }
 }
 
-#' Caterpillar plot of beta with intervals
+#' Caterpillar plot of beta with intervals; with several dimensions one
+#' facet per dimension
 #' @noRd
 gg_beta <- function(fit, level) {
-  check_one_dimension(fit, "autoplot(which = \"beta\")")
   p <- person_table(fit, level)
-  p <- p[order(p$beta), , drop = FALSE]
-  p$rank <- seq_len(nrow(p))
-  labelled <- nrow(p) <= 40L
+  dims <- !is.null(p$dimension)
+  panel <- if (dims) p$dimension else rep("", nrow(p))
+  o <- order(panel, p$beta)
+  p <- p[o, , drop = FALSE]
+  p$rank <- stats::ave(seq_len(nrow(p)), panel[o], FUN = seq_along)
+  centre <- if (dims) data.frame(dimension = names(fit$prior$mu),
+                                 beta = exp(unname(fit$prior$mu))) else
+    data.frame(beta = exp(fit$prior[["mu"]]))
+  labelled <- nrow(p) <= 40L * (if (dims) length(unique(p$dimension)) else 1L)
   g <- ggplot2::ggplot(p, ggplot2::aes(x = .data$rank, y = .data$beta)) +
-    ggplot2::geom_hline(yintercept = exp(fit$prior[["mu"]]), linetype = 2,
-                        colour = "grey40") +
+    ggplot2::geom_hline(data = centre, ggplot2::aes(yintercept = .data$beta),
+                        linetype = 2, colour = "grey40") +
     ggplot2::geom_linerange(ggplot2::aes(ymin = .data$lower, ymax = .data$upper),
                             colour = "grey60") +
     ggplot2::geom_point(size = 1) +
     ggplot2::scale_y_log10() +
-    ggplot2::labs(x = if (labelled) NULL else "Participant (sorted by beta)",
+    ggplot2::labs(x = if (labelled && !dims) NULL else "Participant (sorted by beta)",
                   y = "beta (log scale)",
                   title = paste0("Inverse temperature by participant (",
                                  format(100 * level), "% intervals)"))
-  if (labelled) {
+  if (dims) {
+    g <- g + ggplot2::facet_wrap(ggplot2::vars(.data$dimension), scales = "free_x")
+  } else if (labelled) {
     g <- g + ggplot2::scale_x_continuous(breaks = p$rank, labels = p$participant) +
       ggplot2::theme(axis.text.x = ggplot2::element_text(angle = 90, hjust = 1,
                                                          vjust = 0.5))

@@ -7,7 +7,9 @@
 #' * `"beta"`: the participants sorted by \eqn{\hat\beta_j} with their
 #'   intervals at `level` (from [confint.rlpsy_fit()]) on a log-scale axis;
 #'   the dashed line is the prior median \eqn{e^{\mu}}. With at most 40
-#'   participants their labels are shown.
+#'   participants their labels are shown. With several dimensions of beta
+#'   (`dimension` in [rlpsy_fit()]), one panel per dimension side by side
+#'   (the graphics parameters are restored afterwards).
 #' * `"trace"`: the objective after each EM iteration (`fit$trace$total`),
 #'   relative to its final value.
 #'   With an empirical-Bayes prior the prior term changes between
@@ -94,28 +96,46 @@ call_with_defaults <- function(fun, defaults, ...) {
   do.call(fun, utils::modifyList(defaults, list(...)))
 }
 
-#' Participants sorted by beta with their intervals (log-scale axis)
+#' Participants sorted by beta with their intervals (log-scale axis); with
+#' several dimensions one panel per dimension
 #' @noRd
 plot_beta <- function(fit, level, ...) {
-  check_one_dimension(fit, "plot(which = \"beta\")")
-  beta <- fit$beta
-  o <- order(beta)
+  p <- person_table(fit, level)
+  if (is.null(p$dimension)) {
+    return(caterpillar(p, exp(fit$prior[["mu"]]), paste0(
+      "Inverse temperature by participant (", format(100 * level), "% intervals)"), ...))
+  }
+  dims <- colnames(fit$z)
+  old <- graphics::par(mfrow = c(1L, length(dims)))
+  on.exit(graphics::par(old), add = TRUE)
+  for (d in dims) {
+    caterpillar(p[p$dimension == d, , drop = FALSE], exp(fit$prior$mu[[d]]),
+                paste0("beta: ", d, " (", format(100 * level), "% intervals)"), ...)
+  }
+  invisible()
+}
+
+#' One caterpillar panel: rows of a person table sorted by beta, with their
+#' intervals and a dashed line at the prior's median `centre`
+#' @noRd
+caterpillar <- function(p, centre, main, ...) {
+  o <- order(p$beta)
+  beta <- p$beta[o]
+  ci <- cbind(p$lower, p$upper)[o, , drop = FALSE]
   J <- length(beta)
-  ci <- confint(fit, level = level)[o, , drop = FALSE]
   ok <- is.finite(ci[, 1L]) & is.finite(ci[, 2L]) & ci[, 1L] > 0
   show_labels <- J <= 40L
   call_with_defaults(graphics::plot, list(
-    x = seq_len(J), y = beta[o], log = "y", type = "n",
+    x = seq_len(J), y = beta, log = "y", type = "n",
     ylim = range(c(beta, ci[ok, ])), xaxt = if (show_labels) "n" else "s",
     xlab = if (show_labels) "" else "Participant (sorted by beta)",
-    ylab = "beta (log scale)",
-    main = paste0("Inverse temperature by participant (", format(100 * level), "% intervals)")
+    ylab = "beta (log scale)", main = main
   ), ...)
   graphics::segments(which(ok), ci[ok, 1L], which(ok), ci[ok, 2L], col = "grey55")
-  graphics::points(seq_len(J), beta[o], pch = 20)
-  graphics::abline(h = exp(fit$prior[["mu"]]), lty = 2, col = "grey30")
+  graphics::points(seq_len(J), beta, pch = 20)
+  graphics::abline(h = centre, lty = 2, col = "grey30")
   if (show_labels) {
-    graphics::axis(1, at = seq_len(J), labels = names(beta)[o], las = 2,
+    graphics::axis(1, at = seq_len(J), labels = p$participant[o], las = 2,
                    cex.axis = if (J > 20L) 0.6 else 0.8)
   }
   invisible()

@@ -111,7 +111,6 @@ test_that("the methods work per dimension and the rest refuse clearly", {
   A <- unclass(fit$advantage)[as.character(sd$data$state[i]), ]
   expect_equal(unname(P[i, ]), unname(exp(beta[i] * A) / sum(exp(beta[i] * A))))
   for (f in list(function() rlpsy_fit_stats(fit, calibrate = "bootstrap", R = 2),
-                 function() plot(fit, which = "beta"),
                  function() simulate(fit, type = "trajectory"))) {
     expect_error(f(), class = "rlpsy_error_unsupported")
   }
@@ -238,6 +237,28 @@ test_that("person fit is per participant and dimension: a planted random dimensi
   # the state table uses each decision's beta of its dimension
   st <- rlpsy_fit_stats(fit, by = "state")
   expect_equal(sum(attr(st, "expected")), nrow(d), tolerance = 1e-8)
+})
+
+test_that("the beta plots show one panel per dimension", {
+  sd <- simulate_dims(dims_task(), J = 30, n = 60, seed = 17)
+  fit <- fit_dims(sd$data, dimension = "dim")
+  tmp <- tempfile(fileext = ".pdf")
+  grDevices::pdf(tmp)
+  on.exit({grDevices::dev.off(); unlink(tmp)})
+  op <- graphics::par("mfrow")
+  expect_identical(plot(fit, which = "beta"), fit)
+  expect_identical(graphics::par("mfrow"), op)  # restored
+  skip_if_not_installed("ggplot2")
+  g <- ggplot2::autoplot(fit, which = "beta")
+  expect_s3_class(g, "ggplot")
+  expect_identical(nrow(g$data), 60L)
+  for (d in c("even", "odd")) {
+    one <- g$data[g$data$dimension == d, ]
+    expect_identical(one$rank, seq_len(30L))
+    expect_true(all(diff(one$beta) >= 0))
+    expect_equal(sort(one$beta), sort(unname(coef(fit)[, d])))
+  }
+  expect_silent(print(g))
 })
 
 test_that("bad `dimension` input gives clear errors", {
