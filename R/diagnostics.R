@@ -23,7 +23,7 @@ diagnose <- function(fit, prep) {
   out <- list(task_consistency = NA_real_, flat_states = empty_flat(),
               entropy_ratio = NA_real_, never_taken = prep$never_taken,
               available_given = prep$available_given,
-              collapsed_states = collapsed_states(fit),
+              collapsed_states = collapsed_states(fit, visited),
               cor_beta_decisions = if (is.matrix(fit$z))
                 rank_cor(fit$participants$z, fit$participants$n_decisions) else
                 rank_cor(fit$z, diff(enc$offsets)))
@@ -32,8 +32,8 @@ diagnose <- function(fit, prep) {
                              if (fit$normalise == "global") visited | enc$n_decisions == 0)
   ok <- enc$available & visited
   out$task_consistency <- plain_cor(At[ok], unclass(fit$advantage)[ok])
-  out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol)
-  if (!is.null(enc$reward) && any(enc$done == 1L)) {
+  out$flat_states <- flat_states(prep$task_Q, enc, prep$unit, fit$control$flat_tol, n_s)
+  if (!is.null(enc$reward) && max(enc$done, 0L) > 0L) {  # (no N-long temporary)
     range_r <- diff(range(enc$reward))
     K <- max(rowSums(enc$available[visited, , drop = FALSE]))
     out$entropy_ratio <- fit$tau * log(K) / (1 - fit$gamma) / max(range_r, 1e-300)
@@ -53,10 +53,11 @@ empty_flat <- function() data.frame(state = character(), spread = numeric())
 #' curvature there is extreme (it slows the fit and defeats the sandwich).
 #' Per-state normalisation only (with global normalisation a state's RMS
 #' differs from 1 by design).
+#' @param visited logical, the states with decisions
 #' @return data frame state, rms (states with at least two actions and an
 #'   RMS below 0.99)
 #' @noRd
-collapsed_states <- function(fit) {
+collapsed_states <- function(fit, visited) {
   enc <- fit$data
   none <- data.frame(state = character(), rms = numeric())
   if (!identical(fit$normalise, "state")) return(none)
@@ -64,7 +65,6 @@ collapsed_states <- function(fit) {
   A <- unclass(fit$advantage)
   k <- rowSums(av)
   rms <- sqrt(rowSums(ifelse(av, A, 0)^2) / pmax(k, 1L))
-  visited <- tabulate(enc$state + 1L, enc$n_states) > 0
   bad <- visited & k > 1L & rms < 0.99
   data.frame(state = enc$states[bad], rms = rms[bad], stringsAsFactors = FALSE)
 }
@@ -86,9 +86,8 @@ rank_cor <- function(x, y) {
 #' Visited states whose task values hardly differ: the RMS of the centred
 #' values over the choice set, relative to the value unit, below `tol`.
 #' @noRd
-flat_states <- function(Q, enc, unit, tol) {
+flat_states <- function(Q, enc, unit, tol, n_s = tabulate(enc$state + 1L, enc$n_states)) {
   spread <- state_spread(Q, enc$available) / unit
-  n_s <- tabulate(enc$state + 1L, enc$n_states)
   flat <- n_s > 0 & rowSums(enc$available) > 1L & spread < tol
   data.frame(state = enc$states[flat], spread = spread[flat],
              stringsAsFactors = FALSE)
