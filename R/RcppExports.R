@@ -65,8 +65,16 @@ core_alive <- function(ptr) {
     .Call(`_rlpsy_core_alive`, ptr)
 }
 
+core_person_table <- function(ptr, theta, lo, h, n, threads) {
+    .Call(`_rlpsy_core_person_table`, ptr, theta, lo, h, n, threads)
+}
+
 core_person_grid <- function(ptr, theta, Z, threads) {
     .Call(`_rlpsy_core_person_grid`, ptr, theta, Z, threads)
+}
+
+core_person_grid_table <- function(ptr, theta, Z, tab, lo, h, threads) {
+    .Call(`_rlpsy_core_person_grid_table`, ptr, theta, Z, tab, lo, h, threads)
 }
 
 task_soft_q_cpp <- function(n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter) {

@@ -411,9 +411,11 @@ sheared_grid <- function(m, Lc, gh) {
 #' Behaviour log-likelihoods l_jd of the (participant, dimension) pairs at
 #' the points in row j of values[[d]] (a list of D matrices with J rows and
 #' any number of columns; NULL for none), by one call of the core on its
-#' pseudo-participants; pairs in `drop` (J x D) get 0.
+#' pseudo-participants; pairs in `drop` (J x D) get 0. With a `table`
+#' (pair_table()) the values inside a pair's table are interpolated from it
+#' and only the others are evaluated by the core.
 #' @noRd
-pair_loglik <- function(core, theta, values, threads, drop = NULL) {
+pair_loglik <- function(core, theta, values, threads, drop = NULL, table = NULL) {
   D <- length(values)
   J <- max(vapply(values, NROW, 0L))
   M <- matrix(NA_real_, J * D, max(vapply(values, NCOL, 0L)))
@@ -421,11 +423,44 @@ pair_loglik <- function(core, theta, values, threads, drop = NULL) {
   for (d in seq_len(D)) {
     if (!is.null(values[[d]])) M[rows(d), seq_len(ncol(values[[d]]))] <- values[[d]]
   }
-  l <- core_person_grid(core, theta, M, threads)
-  if (!is.null(drop)) l[as.vector(t(drop)), ] <- 0
+  dropped <- if (!is.null(drop)) as.vector(t(drop))
+  l <- if (is.null(table)) core_person_grid(core, theta, M, threads) else
+    table_loglik(core, theta, M, threads, table, dropped)
+  if (!is.null(drop)) l[dropped, ] <- 0
   lapply(seq_len(D), function(d) {
     if (is.null(values[[d]])) NULL else l[rows(d), seq_len(ncol(values[[d]])), drop = FALSE]
   })
+}
+
+#' The tables of every (pair of a fit's) pseudo-participant's l_jd for
+#' table_loglik(): the core's l_jd, l_jd' and l_jd'' (core_person_table())
+#' at n equally spaced points centred at `centre` with spacing
+#' min(scale / per_sd, max_h), so that they reach (n - 1) / (2 per_sd)
+#' scales either side (32 for the defaults) where the scale is below
+#' (n - 1) max_h / 2 / 32 (0.16). Pairs in `skip` or with a non-finite
+#' centre or scale get no table. Quintic Hermite interpolation on such a
+#' grid is exact to about 1e-10 (l_jd is smooth in z on the scale of its
+#' posterior SD or 1, whichever is smaller; h^6 |l^(6)| / 46080).
+#' @noRd
+pair_table <- function(core, theta, centre, scale, threads, skip = NULL, n = 513L,
+                       per_sd = 8, max_h = 0.02) {
+  h <- pmin(scale / per_sd, max_h)
+  lo <- centre - (n - 1L) / 2 * h
+  bad <- !is.finite(lo) | !is.finite(h) | !(h > 0)
+  if (!is.null(skip)) bad <- bad | skip
+  lo[bad] <- NA_real_
+  h[bad] <- NA_real_
+  list(tab = core_person_table(core, theta, lo, h, n, threads), lo = lo, h = h)
+}
+
+#' The core's l_jd at the points of M (rows the pseudo-participants, NA for
+#' none) from the `table` of pair_table() where it covers them, by the core
+#' elsewhere (core_person_grid_table()); rows in `skip` (logical) are not
+#' computed (NA)
+#' @noRd
+table_loglik <- function(core, theta, M, threads, table, skip = NULL) {
+  if (!is.null(skip) && any(skip)) M[skip, ] <- NA_real_
+  core_person_grid_table(core, theta, M, table$tab, table$lo, table$h, threads)
 }
 
 #' Stop unless the quadrature can handle D dimensions (q^D nodes per

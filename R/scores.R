@@ -182,6 +182,7 @@ rlpsy_scores <- function(fit, method = c("map", "eap", "plausible"), draws = 5,
     se <- if (post$D > 1L) p$se else ifelse(ni, post$sigma, p$se)
     scores_table(p, z, se, z - q * se, z + q * se)
   } else {
+    if (post$D > 1L) post$table <- scores_table_loglik(post)
     grid <- posterior_grid(post)
     a <- (1 - level) / 2
     ci <- posterior_quantiles(grid, c(a, 1 - a))
@@ -392,6 +393,17 @@ person_posterior_mvn <- function(fit, nodes, core, Q) {
                not_identified = rep(FALSE, length(mu))))
 }
 
+#' With D > 1 dimensions: the tables of every pair's l_jd (pair_table())
+#' around the scores' quadrature centres, from which the interval grids'
+#' marginal posteriors and the plausible values' Metropolis chains take
+#' l_jd instead of calling the core at each of their points; pairs left out
+#' (`drop`) get none
+#' @noRd
+scores_table_loglik <- function(post) {
+  skip <- if (!is.null(post$q$drop)) as.vector(t(post$q$drop))
+  pair_table(post$core, post$Q, post$mode, post$scale, post$threads, skip)
+}
+
 #' Each participant's log posterior kernel on `n` equally spaced points
 #' from lo to hi (rows with `todo` FALSE are not computed: NA)
 #' @noRd
@@ -503,7 +515,7 @@ marginal_log_posterior <- function(post, Z, todo) {
       vals <- vector("list", D)
       vals[[d]] <- full(jj, t_ii)
       vals[o] <- lapply(Zo, function(x) full(jj, x))
-      l <- pair_loglik(post$core, post$Q, vals, post$threads, q$drop)
+      l <- pair_loglik(post$core, post$Q, vals, post$threads, q$drop, post$table)
       Zl <- vector("list", D)
       Zl[[d]] <- t_ii[, rep(seq_along(ii), each = G), drop = FALSE]
       Zl[o] <- Zo
@@ -553,7 +565,8 @@ plausible_mvn <- function(post, draws, stream, nu = 4, burn = 20L, thin = 10L) {
     Lf[j, , ] <- L
   }
   log_target <- function(Y) {
-    Reduce(`+`, pair_loglik(post$core, post$Q, Y, post$threads, post$q$drop)) +
+    Reduce(`+`, pair_loglik(post$core, post$Q, Y, post$threads, post$q$drop,
+                            post$table)) +
       mvn_log_density(Y, post$mu_j, post$Sigma)
   }
   state <- centre

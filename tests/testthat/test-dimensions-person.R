@@ -78,6 +78,51 @@ test_that("EAPs, posterior SDs and credible intervals per dimension are the exac
   expect_equal(mp$std.error, as.vector(t(fit$se)))
 })
 
+test_that("the interval grids and draws from l_jd's tables match the core's exact l_jd", {
+  fit <- dims_small()$fit
+  post <- rlpsy:::person_posterior(fit, 15L)
+  fast <- post
+  fast$table <- rlpsy:::scores_table_loglik(post)
+  # the quintic Hermite tables against the core, inside and outside them
+  J <- nrow(fit$z)
+  set.seed(3)
+  Z <- post$mode + post$scale * matrix(stats::rnorm(2 * J * 50, sd = 6), 2 * J)
+  Z[, 1:5] <- post$mode + outer(post$scale, c(-60, -35, 0, 35, 60))
+  Z[3, 7] <- NA
+  core <- rlpsy:::fit_core(fit)
+  Q <- rlpsy:::fit_theta(fit)
+  exact <- rlpsy:::core_person_grid(core, Q, Z, 1L)
+  tab <- rlpsy:::table_loglik(core, Q, Z, 1L, fast$table)
+  expect_identical(is.na(tab), is.na(exact))
+  expect_lt(max(abs(tab - exact), na.rm = TRUE), 1e-9)
+  # beyond the tables (+-64 SDs here) the core's values themselves
+  expect_identical(tab[, c(1, 5)], exact[, c(1, 5)])
+  # the scores' interval grids and Metropolis chains with and without tables
+  u <- c(0.05, 0.5, 0.95)
+  q_exact <- rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(post), u)
+  q_fast <- rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(fast), u)
+  expect_lt(max(abs(q_fast - q_exact)), 1e-8)
+  pv <- function(p) rlpsy:::plausible_mvn(p, 20, rlpsy:::seeded_stream(4))
+  expect_equal(pv(fast), pv(post), tolerance = 1e-10)
+  # rlpsy_scores() takes the tables; its EAPs, SDs and log marginal
+  # likelihoods come from the quadrature as before
+  sc <- rlpsy_scores(fit, "eap", level = 0.9)
+  expect_equal(cbind(sc$conf.low, sc$conf.high), q_fast[, c(1, 3)], tolerance = 1e-12)
+  expect_identical(sc$estimate, as.vector(t(post$eap)))
+  expect_identical(sc$std.error, sqrt(as.vector(t(post$var))))
+  # a pair left out of the likelihood (no decisions) gets no table
+  sd <- simulate_dims(random_task(S = 8, K = 3, seed = 2), J = 40, n = 30, seed = 7)
+  d <- sd$data[!(sd$data$participant == "p001" & sd$data$dim == "odd"), ]
+  f2 <- suppressWarnings(fit_dims(d, dimension = "dim"))
+  p2 <- rlpsy:::person_posterior(f2, 15L)
+  t2 <- rlpsy:::scores_table_loglik(p2)
+  expect_true(is.na(t2$lo[2]) && all(is.finite(t2$lo[-2])))
+  fast2 <- p2
+  fast2$table <- t2
+  expect_lt(max(abs(rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(fast2), u) -
+                      rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(p2), u))), 1e-8)
+})
+
 test_that("plausible values are draws from the exact joint posterior, reproducibly", {
   fit <- dims_small()$fit
   set.seed(11)
