@@ -77,6 +77,10 @@ core_person_grid_table <- function(ptr, theta, Z, tab, lo, h, threads) {
     .Call(`_rlpsy_core_person_grid_table`, ptr, theta, Z, tab, lo, h, threads)
 }
 
+core_conditional_grid <- function(ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads) {
+    .Call(`_rlpsy_core_conditional_grid`, ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads)
+}
+
 task_soft_q_cpp <- function(n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter) {
     .Call(`_rlpsy_task_soft_q_cpp`, n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter)
 }

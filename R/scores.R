@@ -478,6 +478,9 @@ posterior_grid <- function(post, n = 501L, cut = 35) {
 #' coordinates' Laplace conditional given z_d = t (centre m_-d + V_-d,d /
 #' V_dd (t - m_d), the Cholesky factor of V_-d,-d - V_-d,d V_d,-d / V_dd;
 #' V the quadrature's L L'), with the fit's number of nodes per dimension.
+#' With the tables of l_jd (post$table, scores_table_loglik()) the core
+#' computes it all (core_conditional_grid(), the same sums in C++ with l_jd
+#' interpolated); without them, R here with the core's exact l_jd.
 #' @noRd
 marginal_log_posterior <- function(post, Z, todo) {
   q <- post$q
@@ -505,6 +508,14 @@ marginal_log_posterior <- function(post, Z, todo) {
     g0 <- sheared_grid(q$mode[jj, o, drop = FALSE], Lc, gh)
     G <- ncol(g0$lrule)
     mu <- post$mu_j[jj, , drop = FALSE]
+    if (!is.null(post$table)) {
+      dropped <- if (is.null(q$drop)) rep(FALSE, J * D) else as.vector(t(q$drop))
+      lp[rows[jj], ] <- core_conditional_grid(
+        post$core, post$Q, post$table$tab, post$table$lo, post$table$h, d - 1L,
+        jj - 1L, Z[rows[jj], , drop = FALSE], unlist(g0$Z), B, q$mode[jj, d], mu,
+        t(chol(post$Sigma)), g0$lrule, dropped, post$threads)
+      next
+    }
     chunk <- max(1L, floor(2e6 / (J * D * G)))
     for (ii in split(seq_len(ncol(Z)), ceiling(seq_len(ncol(Z)) / chunk))) {
       t_ii <- Z[rows[jj], ii, drop = FALSE]

@@ -263,6 +263,31 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// core_conditional_grid
+NumericMatrix core_conditional_grid(SEXP ptr, SEXP theta, NumericMatrix tab, NumericVector lo, NumericVector h, int d, IntegerVector jj, NumericMatrix Tz, NumericVector nodes, NumericMatrix B, NumericVector centre, NumericMatrix mu, NumericMatrix L, NumericMatrix lrule, LogicalVector dropped, int threads);
+RcppExport SEXP _rlpsy_core_conditional_grid(SEXP ptrSEXP, SEXP thetaSEXP, SEXP tabSEXP, SEXP loSEXP, SEXP hSEXP, SEXP dSEXP, SEXP jjSEXP, SEXP TzSEXP, SEXP nodesSEXP, SEXP BSEXP, SEXP centreSEXP, SEXP muSEXP, SEXP LSEXP, SEXP lruleSEXP, SEXP droppedSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type tab(tabSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type lo(loSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type h(hSEXP);
+    Rcpp::traits::input_parameter< int >::type d(dSEXP);
+    Rcpp::traits::input_parameter< IntegerVector >::type jj(jjSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Tz(TzSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type nodes(nodesSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type B(BSEXP);
+    Rcpp::traits::input_parameter< NumericVector >::type centre(centreSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type L(LSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type lrule(lruleSEXP);
+    Rcpp::traits::input_parameter< LogicalVector >::type dropped(droppedSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_conditional_grid(ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // task_soft_q_cpp
 Rcpp::List task_soft_q_cpp(int n_states, int n_actions, Rcpp::IntegerVector offsets, Rcpp::IntegerVector csr_next, Rcpp::NumericVector prob, Rcpp::LogicalVector available, Rcpp::LogicalVector terminal, Rcpp::NumericVector reward, Rcpp::NumericVector Q0, double gamma, double tau, double tol, int max_iter);
 RcppExport SEXP _rlpsy_task_soft_q_cpp(SEXP n_statesSEXP, SEXP n_actionsSEXP, SEXP offsetsSEXP, SEXP csr_nextSEXP, SEXP probSEXP, SEXP availableSEXP, SEXP terminalSEXP, SEXP rewardSEXP, SEXP Q0SEXP, SEXP gammaSEXP, SEXP tauSEXP, SEXP tolSEXP, SEXP max_iterSEXP) {
@@ -391,6 +416,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_person_table", (DL_FUNC) &_rlpsy_core_person_table, 6},
     {"_rlpsy_core_person_grid", (DL_FUNC) &_rlpsy_core_person_grid, 4},
     {"_rlpsy_core_person_grid_table", (DL_FUNC) &_rlpsy_core_person_grid_table, 7},
+    {"_rlpsy_core_conditional_grid", (DL_FUNC) &_rlpsy_core_conditional_grid, 16},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
     {"_rlpsy_advantage_cpp", (DL_FUNC) &_rlpsy_advantage_cpp, 4},

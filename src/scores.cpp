@@ -96,6 +96,28 @@ static double table_interp(const double* tab, size_t J, int n, size_t j, double 
          f1 * (10.0 * t3 - 15.0 * t4 + 6.0 * t5);
 }
 
+// l_i(x) of (pseudo-)participant i (global index) from its row of the
+// tables (`tab`, J x 3n, null for none; table_interp()) where they cover x,
+// else by the core, with T_i (chosen_advantage()) computed on first use
+// into T / have_T. Non-finite x gives NA.
+static double table_or_core(const rlpsy::Data& d, const double* A, const double* amax,
+                            const double* tab, int n, const double* lo,
+                            const double* h, size_t i, double x, double& T,
+                            bool& have_T) {
+  if (!std::isfinite(x)) return NA_REAL;
+  double r = R_NaN;
+  if (tab && std::isfinite(lo[i]) && std::isfinite(h[i]) && h[i] > 0)
+    r = table_interp(tab, d.J, n, i, lo[i], h[i], x);
+  if (!std::isnan(r)) return r;
+  const rlpsy::PersonStats& p = d.shard_of(static_cast<int>(i));
+  const int j = static_cast<int>(i) - p.j0;
+  if (!have_T) {
+    T = rlpsy::chosen_advantage(d, p, A, j);
+    have_T = true;
+  }
+  return rlpsy::person_loglik(d, p, A, amax, j, T, x);
+}
+
 // l_j(z) at the z values in row j of Z (J x G), from row j's table (`tab`,
 // J x 3n, with `lo` and `h`, of core_person_table(); table_interp()) where
 // the table covers z, and by the core (rlpsy::person_loglik) elsewhere, or
@@ -124,26 +146,11 @@ static NumericMatrix person_grid(SEXP ptr, SEXP theta, const NumericMatrix& Z,
   double* res = out.begin();  // written by the workers, no R API touched
   run(J, 4, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
-      const bool has = tab && std::isfinite(lo_[i]) && std::isfinite(h_[i]) && h_[i] > 0;
-      const rlpsy::PersonStats& p = d.shard_of(static_cast<int>(i));
-      const int j = static_cast<int>(i) - p.j0;
       bool have_T = false;
       double T = 0.0;
       for (int g = 0; g < G; ++g) {
         const size_t k = i + static_cast<size_t>(g) * J;
-        if (!std::isfinite(z[k])) {
-          res[k] = NA_REAL;
-          continue;
-        }
-        double r = has ? table_interp(t0, J, n, i, lo_[i], h_[i], z[k]) : R_NaN;
-        if (std::isnan(r)) {
-          if (!have_T) {
-            T = rlpsy::chosen_advantage(d, p, A, j);
-            have_T = true;
-          }
-          r = rlpsy::person_loglik(d, p, A, amax, j, T, z[k]);
-        }
-        res[k] = r;
+        res[k] = table_or_core(d, A, amax, t0, n, lo_, h_, i, z[k], T, have_T);
       }
     }
   });
@@ -172,5 +179,105 @@ NumericMatrix core_person_grid_table(SEXP ptr, SEXP theta, NumericMatrix Z,
                                      NumericVector h, int threads) {
   return rlpsy_glue::with_interrupts([&]() -> NumericMatrix {
     return person_grid(ptr, theta, Z, &tab, &lo, &h, threads);
+  });
+}
+
+// The log marginal posterior of z_jd on the interval grids with D > 1
+// dimensions (marginal_log_posterior() in R/scores.R, which this computes
+// for the rows `jj` (0-based participants) of dimension d (0-based) when
+// the tables of core_person_table() are there): at each t in row r of Tz,
+// l_jd(t) + log sum_g exp(sum_o l_jo(z_o) + log N(z; mu_j, Sigma) +
+// lrule_rg), z_d = t and z_o = nodes[r, g, k] + B[r, k] (t - centre[r]) for
+// the other coordinates o (k-th of them), every l from the tables where
+// they cover z and from the core elsewhere, 0 for pairs in `dropped`
+// (length J * D). L is Sigma's lower Cholesky factor; mu has the rows of
+// jj (length(jj) x D). Returns length(jj) x ncol(Tz).
+// [[Rcpp::export(rng = false)]]
+NumericMatrix core_conditional_grid(SEXP ptr, SEXP theta, NumericMatrix tab,
+                                    NumericVector lo, NumericVector h, int d,
+                                    IntegerVector jj, NumericMatrix Tz,
+                                    NumericVector nodes, NumericMatrix B,
+                                    NumericVector centre, NumericMatrix mu,
+                                    NumericMatrix L, NumericMatrix lrule,
+                                    LogicalVector dropped, int threads) {
+  return rlpsy_glue::with_interrupts([&]() -> NumericMatrix {
+    Core* core = core_of(ptr);
+    const rlpsy::Data& dat = core->model.data();
+    const int JD = dat.J, D = L.nrow(), R = jj.size(), NT = Tz.ncol();
+    const int G = lrule.ncol(), n = tab.ncol() / 3;
+    if (tab.nrow() != JD || lo.size() != JD || h.size() != JD || dropped.size() != JD ||
+        n < 2 || Tz.nrow() != R || B.nrow() != R || B.ncol() != D - 1 ||
+        mu.nrow() != R || mu.ncol() != D || lrule.nrow() != R ||
+        nodes.size() != static_cast<R_xlen_t>(R) * G * (D - 1) || centre.size() != R)
+      stop("internal: inconsistent arguments of core_conditional_grid");
+    ParallelRunner run = core->runner(threads);
+    const rlpsy::Model& m = advantage_at(core, theta, run);
+    const double* A = m.A().data();
+    const double* amax = m.amax().data();
+    double logdet = 0.0;
+    for (int a = 0; a < D; ++a) logdet += std::log(L(a, a));
+    const double cst = -logdet - 0.5 * D * std::log(2.0 * M_PI);
+    const double* t0 = tab.begin();
+    const double* lo_ = lo.begin();
+    const double* h_ = h.begin();
+    const int* drop_ = dropped.begin();
+    const double* nd = nodes.begin();
+    const double* Bp = B.begin();
+    const double* Lp = L.begin();
+    const double* mup = mu.begin();
+    const double* lr = lrule.begin();
+    const double* tz = Tz.begin();
+    const double* cp = centre.begin();
+    NumericMatrix out(R, NT);
+    double* res = out.begin();  // written by the workers, no R API touched
+    run(R, 1, [&](size_t b, size_t e) {
+      std::vector<double> z(D), w(D), lg(G);
+      std::vector<double> T(D);
+      std::vector<bool> have(D);
+      for (size_t r = b; r < e; ++r) {
+        const int j = jj[r];
+        std::fill(have.begin(), have.end(), false);
+        // l of pair (j, a) at x: the table, else the core; 0 when dropped
+        auto lval = [&](int a, double x) -> double {
+          const size_t pp = static_cast<size_t>(j) * D + a;
+          if (drop_[pp]) return 0.0;
+          bool hv = have[a];
+          const double v = table_or_core(dat, A, amax, t0, n, lo_, h_, pp, x, T[a], hv);
+          have[a] = hv;
+          return v;
+        };
+        for (int c = 0; c < NT; ++c) {
+          const double t = tz[r + static_cast<size_t>(c) * R];
+          const double shift = t - cp[r];
+          double top = -std::numeric_limits<double>::infinity();
+          for (int g = 0; g < G; ++g) {
+            double s = 0.0;
+            for (int a = 0, k = 0; a < D; ++a) {
+              if (a == d) {
+                z[a] = t;
+                continue;
+              }
+              z[a] = nd[r + static_cast<size_t>(g) * R + static_cast<size_t>(k) * R * G] +
+                     Bp[r + static_cast<size_t>(k) * R] * shift;
+              s += lval(a, z[a]);
+              ++k;
+            }
+            double quad = 0.0;
+            for (int a = 0; a < D; ++a) {
+              double x = z[a] - mup[r + static_cast<size_t>(a) * R];
+              for (int q = 0; q < a; ++q) x -= Lp[a + q * D] * w[q];
+              w[a] = x / Lp[a + a * D];
+              quad += w[a] * w[a];
+            }
+            lg[g] = s - 0.5 * quad + cst + lr[r + static_cast<size_t>(g) * R];
+            if (lg[g] > top) top = lg[g];
+          }
+          double sum = 0.0;
+          for (int g = 0; g < G; ++g) sum += std::exp(lg[g] - top);
+          res[r + static_cast<size_t>(c) * R] = lval(d, t) + top + std::log(sum);
+        }
+      }
+    });
+    return out;
   });
 }

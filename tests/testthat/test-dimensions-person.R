@@ -275,6 +275,14 @@ test_that("three dimensions integrate on a 9^3 grid; more are refused clearly", 
   expect_identical(nrow(sc), 180L)
   expect_equal(sc$estimate, as.vector(t(f3$eap)), tolerance = 1e-6)
   expect_true(all(sc$conf.low < sc$estimate & sc$estimate < sc$conf.high))
+  # the intervals from l_jd's tables (core_conditional_grid()) are those of
+  # the core's exact l_jd (R's conditional quadrature)
+  post <- rlpsy:::person_posterior(f3, 9L)
+  fast <- post
+  fast$table <- rlpsy:::scores_table_loglik(post)
+  u <- c(0.025, 0.975)
+  expect_lt(max(abs(rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(fast), u) -
+                      rlpsy:::posterior_quantiles(rlpsy:::posterior_grid(post), u))), 1e-8)
   d4 <- sd3$data
   d4$d4 <- c("a", "b", "c", "d")[as.integer(as.character(d4$state)) %% 4 + 1]
   f4 <- fit_dims(d4, dimension = "d4")
