@@ -63,13 +63,18 @@
 #'   equal-tailed quantiles of each \eqn{z_{jd}}'s marginal posterior,
 #'   whose density is computed on the adaptive grid described above with
 #'   the other coordinates integrated out by quadrature (on their Laplace
-#'   conditional given \eqn{z_{jd}}).
+#'   conditional given \eqn{z_{jd}}). On these grids, and in the chains of
+#'   `"plausible"`, each \eqn{l_{jd}} is interpolated (quintic Hermite)
+#'   from the core's value and first two derivatives at 513 points around
+#'   the pair's posterior, within about 1e-9, and computed exactly
+#'   outside them; the EAPs, SDs and marginal likelihoods use the exact
+#'   \eqn{l_{jd}}.
 #' * `"plausible"`: draws of the whole vector \eqn{z_j} from its exact
 #'   joint posterior by an independence Metropolis-Hastings chain per
 #'   participant: proposals from a multivariate t (4 df) centred at the
 #'   posterior mean with the posterior covariance as its scale matrix, the
-#'   exact log posterior of every proposal (the core's \eqn{l_{jd}}, no
-#'   normal approximation); the chain starts at the mean, the first 20
+#'   log posterior of every proposal (the core's \eqn{l_{jd}}, from the
+#'   table above, no normal approximation); the chain starts at the mean, the first 20
 #'   steps are discarded and every 10th state is kept. The posterior is
 #'   the chain's stationary distribution, so the draws are exact in
 #'   distribution; successive draws of a participant are nearly
