@@ -436,13 +436,13 @@ pair_loglik <- function(core, theta, values, threads, drop = NULL, table = NULL)
 #' table_loglik(): the core's l_jd, l_jd' and l_jd'' (core_person_table())
 #' at n equally spaced points centred at `centre` with spacing
 #' min(scale / per_sd, max_h), so that they reach (n - 1) / (2 per_sd)
-#' scales either side (32 for the defaults) where the scale is below
-#' (n - 1) max_h / 2 / 32 (0.16). Pairs in `skip` or with a non-finite
+#' scales either side (16 for the defaults) where the scale is below
+#' per_sd max_h (0.16), and (n - 1) max_h / 2 (2.56) in z beyond. Pairs in `skip` or with a non-finite
 #' centre or scale get no table. Quintic Hermite interpolation on such a
 #' grid is exact to about 1e-10 (l_jd is smooth in z on the scale of its
 #' posterior SD or 1, whichever is smaller; h^6 |l^(6)| / 46080).
 #' @noRd
-pair_table <- function(core, theta, centre, scale, threads, skip = NULL, n = 513L,
+pair_table <- function(core, theta, centre, scale, threads, skip = NULL, n = 257L,
                        per_sd = 8, max_h = 0.02) {
   h <- pmin(scale / per_sd, max_h)
   lo <- centre - (n - 1L) / 2 * h

@@ -65,7 +65,7 @@
 #'   the other coordinates integrated out by quadrature (on their Laplace
 #'   conditional given \eqn{z_{jd}}). On these grids, and in the chains of
 #'   `"plausible"`, each \eqn{l_{jd}} is interpolated (quintic Hermite)
-#'   from the core's value and first two derivatives at 513 points around
+#'   from the core's value and first two derivatives at 257 points around
 #'   the pair's posterior, within about 1e-9, and computed exactly
 #'   outside them; the EAPs, SDs and marginal likelihoods use the exact
 #'   \eqn{l_{jd}}.

@@ -96,21 +96,20 @@ static double table_interp(const double* tab, size_t J, int n, size_t j, double 
          f1 * (10.0 * t3 - 15.0 * t4 + 6.0 * t5);
 }
 
-// l_i(x) of (pseudo-)participant i (global index) from its row of the
-// tables (`tab`, J x 3n, null for none; table_interp()) where they cover x,
-// else by the core, with T_i (chosen_advantage()) computed on first use
-// into T / have_T. Non-finite x gives NA.
-static double table_or_core(const rlpsy::Data& d, const double* A, const double* amax,
-                            const double* tab, int n, const double* lo,
-                            const double* h, size_t i, double x, double& T,
-                            bool& have_T) {
+// l_i(x) of (pseudo-)participant i (global index; j its index in its
+// shard p) from its row of the tables (`tab`, J x 3n, null for none;
+// table_interp()) where they cover x, else by the core, with T_i
+// (chosen_advantage()) computed on first use into T / have_T. Non-finite x
+// gives NA.
+static double table_or_core(const rlpsy::Data& d, const rlpsy::PersonStats& p, int j,
+                            const double* A, const double* amax, const double* tab,
+                            int n, const double* lo, const double* h, size_t i,
+                            double x, double& T, bool& have_T) {
   if (!std::isfinite(x)) return NA_REAL;
   double r = R_NaN;
   if (tab && std::isfinite(lo[i]) && std::isfinite(h[i]) && h[i] > 0)
     r = table_interp(tab, d.J, n, i, lo[i], h[i], x);
   if (!std::isnan(r)) return r;
-  const rlpsy::PersonStats& p = d.shard_of(static_cast<int>(i));
-  const int j = static_cast<int>(i) - p.j0;
   if (!have_T) {
     T = rlpsy::chosen_advantage(d, p, A, j);
     have_T = true;
@@ -146,11 +145,22 @@ static NumericMatrix person_grid(SEXP ptr, SEXP theta, const NumericMatrix& Z,
   double* res = out.begin();  // written by the workers, no R API touched
   run(J, 4, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
+      const rlpsy::PersonStats& p = d.shard_of(static_cast<int>(i));
+      const int j = static_cast<int>(i) - p.j0;
+      if (!tab) {  // the core at every point
+        const double T = rlpsy::chosen_advantage(d, p, A, j);
+        for (int g = 0; g < G; ++g) {
+          const size_t k = i + static_cast<size_t>(g) * J;
+          res[k] = std::isfinite(z[k]) ? rlpsy::person_loglik(d, p, A, amax, j, T, z[k])
+                                       : NA_REAL;
+        }
+        continue;
+      }
       bool have_T = false;
       double T = 0.0;
       for (int g = 0; g < G; ++g) {
         const size_t k = i + static_cast<size_t>(g) * J;
-        res[k] = table_or_core(d, A, amax, t0, n, lo_, h_, i, z[k], T, have_T);
+        res[k] = table_or_core(d, p, j, A, amax, t0, n, lo_, h_, i, z[k], T, have_T);
       }
     }
   });
@@ -234,15 +244,18 @@ NumericMatrix core_conditional_grid(SEXP ptr, SEXP theta, NumericMatrix tab,
       std::vector<double> z(D), w(D), lg(G);
       std::vector<double> T(D);
       std::vector<bool> have(D);
+      std::vector<const rlpsy::PersonStats*> shard(D);
       for (size_t r = b; r < e; ++r) {
         const int j = jj[r];
         std::fill(have.begin(), have.end(), false);
+        for (int a = 0; a < D; ++a) shard[a] = &dat.shard_of(j * D + a);
         // l of pair (j, a) at x: the table, else the core; 0 when dropped
         auto lval = [&](int a, double x) -> double {
           const size_t pp = static_cast<size_t>(j) * D + a;
           if (drop_[pp]) return 0.0;
           bool hv = have[a];
-          const double v = table_or_core(dat, A, amax, t0, n, lo_, h_, pp, x, T[a], hv);
+          const double v = table_or_core(dat, *shard[a], static_cast<int>(pp) - shard[a]->j0,
+                                         A, amax, t0, n, lo_, h_, pp, x, T[a], hv);
           have[a] = hv;
           return v;
         };

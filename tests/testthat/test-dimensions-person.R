@@ -95,7 +95,7 @@ test_that("the interval grids and draws from l_jd's tables match the core's exac
   tab <- rlpsy:::table_loglik(core, Q, Z, 1L, fast$table)
   expect_identical(is.na(tab), is.na(exact))
   expect_lt(max(abs(tab - exact), na.rm = TRUE), 1e-9)
-  # beyond the tables (+-64 SDs here) the core's values themselves
+  # beyond the tables (+-60 SDs; they reach 16 at most) the core's values
   expect_identical(tab[, c(1, 5)], exact[, c(1, 5)])
   # the scores' interval grids and Metropolis chains with and without tables
   u <- c(0.05, 0.5, 0.95)
