@@ -69,16 +69,16 @@ core_person_table <- function(ptr, theta, lo, h, n, threads) {
     .Call(`_rlpsy_core_person_table`, ptr, theta, lo, h, n, threads)
 }
 
-core_person_grid <- function(ptr, theta, Z, threads) {
-    .Call(`_rlpsy_core_person_grid`, ptr, theta, Z, threads)
-}
-
 core_person_grid_table <- function(ptr, theta, Z, tab, lo, h, threads) {
     .Call(`_rlpsy_core_person_grid_table`, ptr, theta, Z, tab, lo, h, threads)
 }
 
 core_conditional_grid <- function(ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads) {
     .Call(`_rlpsy_core_conditional_grid`, ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads)
+}
+
+core_person_grid <- function(ptr, theta, Z, threads) {
+    .Call(`_rlpsy_core_person_grid`, ptr, theta, Z, threads)
 }
 
 task_soft_q_cpp <- function(n_states, n_actions, offsets, csr_next, prob, available, terminal, reward, Q0, gamma, tau, tol, max_iter) {

@@ -234,19 +234,6 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// core_person_grid
-NumericMatrix core_person_grid(SEXP ptr, SEXP theta, NumericMatrix Z, int threads);
-RcppExport SEXP _rlpsy_core_person_grid(SEXP ptrSEXP, SEXP thetaSEXP, SEXP ZSEXP, SEXP threadsSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
-    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
-    Rcpp::traits::input_parameter< NumericMatrix >::type Z(ZSEXP);
-    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(core_person_grid(ptr, theta, Z, threads));
-    return rcpp_result_gen;
-END_RCPP
-}
 // core_person_grid_table
 NumericMatrix core_person_grid_table(SEXP ptr, SEXP theta, NumericMatrix Z, NumericMatrix tab, NumericVector lo, NumericVector h, int threads);
 RcppExport SEXP _rlpsy_core_person_grid_table(SEXP ptrSEXP, SEXP thetaSEXP, SEXP ZSEXP, SEXP tabSEXP, SEXP loSEXP, SEXP hSEXP, SEXP threadsSEXP) {
@@ -285,6 +272,19 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< LogicalVector >::type dropped(droppedSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     rcpp_result_gen = Rcpp::wrap(core_conditional_grid(ptr, theta, tab, lo, h, d, jj, Tz, nodes, B, centre, mu, L, lrule, dropped, threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// core_person_grid
+NumericMatrix core_person_grid(SEXP ptr, SEXP theta, NumericMatrix Z, int threads);
+RcppExport SEXP _rlpsy_core_person_grid(SEXP ptrSEXP, SEXP thetaSEXP, SEXP ZSEXP, SEXP threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< SEXP >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< NumericMatrix >::type Z(ZSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(core_person_grid(ptr, theta, Z, threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -414,9 +414,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_rlpsy_core_reward", (DL_FUNC) &_rlpsy_core_reward, 2},
     {"_rlpsy_core_alive", (DL_FUNC) &_rlpsy_core_alive, 1},
     {"_rlpsy_core_person_table", (DL_FUNC) &_rlpsy_core_person_table, 6},
-    {"_rlpsy_core_person_grid", (DL_FUNC) &_rlpsy_core_person_grid, 4},
     {"_rlpsy_core_person_grid_table", (DL_FUNC) &_rlpsy_core_person_grid_table, 7},
     {"_rlpsy_core_conditional_grid", (DL_FUNC) &_rlpsy_core_conditional_grid, 16},
+    {"_rlpsy_core_person_grid", (DL_FUNC) &_rlpsy_core_person_grid, 4},
     {"_rlpsy_task_soft_q_cpp", (DL_FUNC) &_rlpsy_task_soft_q_cpp, 13},
     {"_rlpsy_task_simulate_cpp", (DL_FUNC) &_rlpsy_task_simulate_cpp, 11},
     {"_rlpsy_advantage_cpp", (DL_FUNC) &_rlpsy_advantage_cpp, 4},
