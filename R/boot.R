@@ -64,10 +64,6 @@ score_units <- function(d, parm) {
        label = paste0(rep(p, each = D), ":", d$dimensions))
 }
 
-#' The key of a (participant, dimension) unit
-#' @noRd
-unit_key <- function(participant, dimension) paste0(participant, "\r", dimension)
-
 #' An encoding of the participants `draw` (1-based, with repeats): each draw
 #' is a participant of its own, labelled "<label>#<k>"
 #' @noRd
@@ -120,8 +116,7 @@ rescore <- function(fb, newdata, units) {
                       optional = TRUE)
   names(nd) <- names(newdata)
   sc <- stats::predict(fb, newdata = nd, type = "beta")
-  key <- if (is.null(sc$dimension)) sc$participant else unit_key(sc$participant, sc$dimension)
-  i <- match(units, key)
+  i <- match(units, score_keys(sc))
   list(z = sc$z[i], se = sc$se[i], dropped = dropped)
 }
 

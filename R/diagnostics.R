@@ -64,7 +64,7 @@ collapsed_states <- function(fit, visited) {
   av <- enc$available
   A <- unclass(fit$advantage)
   k <- rowSums(av)
-  rms <- sqrt(rowSums(ifelse(av, A, 0)^2) / pmax(k, 1L))
+  rms <- sqrt(rowSums(A^2) / pmax(k, 1L))  # A is 0 outside the choice sets
   bad <- visited & k > 1L & rms < 0.99
   data.frame(state = enc$states[bad], rms = rms[bad], stringsAsFactors = FALSE)
 }

@@ -102,6 +102,17 @@ strip_dimension <- function(enc) {
   enc
 }
 
+#' The key of a (participant, dimension) unit, for matching scores
+#' @noRd
+unit_key <- function(participant, dimension) paste0(participant, "\r", dimension)
+
+#' The unit keys of the rows of a scores table (participant, and dimension
+#' with several dimensions), as predict_beta_new() returns them
+#' @noRd
+score_keys <- function(sc) {
+  if (is.null(sc$dimension)) sc$participant else unit_key(sc$participant, sc$dimension)
+}
+
 #' The number of dimensions of an encoding or fit state (1 without)
 #' @noRd
 n_dimensions <- function(enc) if (is.null(enc$dimensions)) 1L else length(enc$dimensions)

@@ -358,7 +358,7 @@ fitted_or_scored_betas <- function(fit, newdata, tk, nd) {
   if (length(scored)) {
     rows <- nd$participant %in% scored
     sc <- predict_beta_new(fit, newdata[rows, , drop = FALSE], tk)
-    b[if (D == 1L) sc$participant else unit_key(sc$participant, sc$dimension)] <- exp(sc$z)
+    b[score_keys(sc)] <- exp(sc$z)
   }
   unname(b[key])
 }

@@ -424,36 +424,6 @@ struct Core {
   }
 };
 
-// The hardware's own ceiling: T threads each run the same fixed loop of
-// exp() and log() on private data (nothing shared, no memory traffic), and
-// the speedup is T times the 1-thread time over the T-thread time. Below T
-// when the cores slow down as more of them are busy (turbo, shared power).
-double independent_seconds(unsigned T, bool pin) {
-  std::vector<double> sink(T * 8, 0.0);  // one cache line per thread
-  auto loop = [&](unsigned t) {
-    double x = 0.5 + t * 1e-3, acc = 0.0;
-    for (int i = 0; i < 20000000; ++i) {
-      acc += std::exp(-x) + std::log(x);
-      x += 1e-9;
-    }
-    sink[t * 8] = acc;
-  };
-  const double s = std::chrono::duration<double>(
-      std::chrono::steady_clock::now().time_since_epoch()).count();
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < T; ++t)
-    pool.emplace_back([&, t] {
-      if (pin) PoolRunner::pin_to(t);
-      loop(t);
-    });
-  loop(0);
-  for (auto& th : pool) th.join();
-  volatile double keep = std::accumulate(sink.begin(), sink.end(), 0.0);
-  (void)keep;
-  return std::chrono::duration<double>(
-      std::chrono::steady_clock::now().time_since_epoch()).count() - s;
-}
-
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
@@ -491,6 +461,34 @@ rlpsy::Data compress_problem(const Problem& p) {
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The hardware's own ceiling: T threads each run the same fixed loop of
+// exp() and log() on private data (nothing shared, no memory traffic), and
+// the speedup is T times the 1-thread time over the T-thread time. Below T
+// when the cores slow down as more of them are busy (turbo, shared power).
+double independent_seconds(unsigned T, bool pin) {
+  std::vector<double> sink(T * 8, 0.0);  // one cache line per thread
+  auto loop = [&](unsigned t) {
+    double x = 0.5 + t * 1e-3, acc = 0.0;
+    for (int i = 0; i < 20000000; ++i) {
+      acc += std::exp(-x) + std::log(x);
+      x += 1e-9;
+    }
+    sink[t * 8] = acc;
+  };
+  const double s = now();
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < T; ++t)
+    pool.emplace_back([&, t] {
+      if (pin) PoolRunner::pin_to(t);
+      loop(t);
+    });
+  loop(0);
+  for (auto& th : pool) th.join();
+  volatile double keep = std::accumulate(sink.begin(), sink.end(), 0.0);
+  (void)keep;
+  return now() - s;
 }
 
 double median(std::vector<double> x) {
