@@ -50,12 +50,26 @@ machine_info <- function() {
   list(cpu = cpu, nproc = nproc, memory = mem,
        r = sub("R version ", "", R.version.string),
        rlpsy = as.character(utils::packageVersion("rlpsy")),
-       rlpsy_lib = dirname(find.package("rlpsy")),
        os = utils::sessionInfo()$running,
        date = format(Sys.time(), "%Y-%m-%d %H:%M %Z"),
        load = tryCatch(paste(strsplit(readLines("/proc/loadavg"), " ")[[1]][1:3],
                              collapse = " "), error = function(e) NA_character_))
 }
+
+#' The PISA Climate Control data: RLPSY_PISA_CC, or ../shared/data/pisa-cc/
+#' cc_data.rda beside the package root; NA when neither exists. The
+#' attribute `shown` is how the results name it (no machine's paths).
+pisa_cc_path <- function() {
+  env <- Sys.getenv("RLPSY_PISA_CC")
+  if (nzchar(env) && file.exists(env)) return(structure(env, shown = "RLPSY_PISA_CC"))
+  rel <- file.path(BENCH_DIR, "..", "..", "shared", "data", "pisa-cc", "cc_data.rda")
+  if (file.exists(rel)) return(structure(rel, shown = "../shared/data/pisa-cc/cc_data.rda"))
+  NA_character_
+}
+
+#' The R library holding the previous release (RLPSY_BENCH_OLD_LIB), for the
+#' before/after rows of measurement.R and minibatch.R; "" when unset
+old_release_lib <- function() Sys.getenv("RLPSY_BENCH_OLD_LIB")
 
 #' One line describing the machine, for the `machine` column of the CSVs.
 machine_line <- function(m = machine_info()) {

@@ -22,7 +22,7 @@
 #
 # Fits run in child processes (bench/measurement_child.R): "before" with
 # the previous release (RLPSY_BENCH_OLD_LIB, an R library holding it,
-# default /work/lib-old; skipped with a note when absent) at its default
+# no default; skipped with a note when absent) at its default
 # control; "after" with this release (the library R_LIBS selects) at its
 # defaults, and with q = "task" and (PISA) normalise = "global"; threads = 2.
 #
@@ -44,7 +44,7 @@ source(local({
 }))
 
 quick <- is_quick()
-old_lib <- Sys.getenv("RLPSY_BENCH_OLD_LIB", "/work/lib-old")
+old_lib <- old_release_lib()
 new_lib <- dirname(find.package("rlpsy"))
 n_part <- if (quick) 60L else 300L
 n_per <- if (quick) 50L else 100L
@@ -70,10 +70,7 @@ for (k in if (quick) 1L else 1:3) {
     sim_problem(paste0("mdp", k), bench_task(40, 4, branching = 3, seed = k),
                 gamma = 0.9, tau = 1, seed = 200 + k)
 }
-candidates <- c(Sys.getenv("RLPSY_PISA_CC"),
-                file.path(BENCH_DIR, "..", "..", "shared", "data", "pisa-cc", "cc_data.rda"),
-                "/work/shared/data/pisa-cc/cc_data.rda")
-pisa_path <- candidates[nzchar(candidates) & file.exists(candidates)][1]
+pisa_path <- pisa_cc_path()
 if (!is.na(pisa_path)) {
   source(file.path(BENCH_DIR, "..", "data-raw", "cc_decisions.R"))
   env <- new.env()
@@ -104,7 +101,7 @@ run_child <- function(which, lib) {
   }
   readRDS(f)
 }
-has_old <- dir.exists(file.path(old_lib, "rlpsy"))
+has_old <- nzchar(old_lib) && dir.exists(file.path(old_lib, "rlpsy"))
 fits <- c(if (has_old) run_child("old", old_lib), run_child("new", new_lib))
 
 # --- measures ------------------------------------------------------------------
@@ -188,7 +185,8 @@ write_table(res, "measurement", "Measurement quality before and after the task-c
   notes = c(
     target_lines,
     sprintf("Before: the previous release (%s) at its default control (observed reward: lambda_bell = 1 per decision on the raw scale, lambda_cql = 0.5, Q from the pooled choice frequencies, plain GEM). After: this release (%s) at its defaults (lambda_bell = 1000 value units, lambda_cql = 0, Q starts at the task's values, profiled M-step), and with q = \"task\" (Q fixed at the task's values) and, for PISA, normalise = \"global\". threads = 2; every fit from scratch.%s",
-            if (has_old) old_lib else "not found: no before rows", new_lib,
+            if (has_old) "RLPSY_BENCH_OLD_LIB" else "not found: no before rows",
+            "the library R_LIBS selects",
             if (quick) " Quick mode: 60 participants x 50 decisions, grid and mdp1, every 8th PISA student, no split-half." else ""),
     "Simulated problems: 300 participants x 100 decisions, log beta ~ N(log 2, 0.5^2); grid = rlpsy_gridworld(5, 5, goal (5, 5), trap (4, 5), slip 0.1), gamma 0.9, tau 0.05 (simulation and fit); mdp1-3 = random 40-state MDPs (4 actions, 3 next states, rewards U(-1, 1); bench_task(40, 4, seed = 1..3)), gamma 0.9, tau 1. `median_ratio` = median beta-hat / beta; `coverage_95` = share of true beta inside exp(z +- 1.96 se); `cor_log` = cor(log beta-hat, log beta).",
     "`task_consistency`: this release's fits report fit$diagnostics$task_consistency (correlation of the fitted with the task's advantage over the choice sets of visited states); for the previous release the same correlation is computed here against this release's task advantage (its q = \"task\" fit) over this release's choice sets.",

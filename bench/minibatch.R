@@ -7,7 +7,7 @@
 # observed reward, gamma = 0.9; quick mode: `1e4s`). Three fits, each in a
 # fresh child process (bench/minibatch_child.R), one after another:
 #  * old full: the previous release (RLPSY_BENCH_OLD_LIB, an R library
-#    holding it; default /work/lib-old) at its default control;
+#    holding it; without it those rows say so) at its default control;
 #  * old mini-batch: the same release with control minibatch = 0.1 (10% of
 #    the participants per batch), minibatch_epochs = 3, seed = 1, i.e. its
 #    mini-batch phase followed by its full-batch EM;
@@ -25,7 +25,7 @@ source(local({
 
 quick <- is_quick()
 label <- if (quick) "1e4s" else "1e6"
-old_lib <- Sys.getenv("RLPSY_BENCH_OLD_LIB", "/work/lib-old")
+old_lib <- old_release_lib()
 new_lib <- dirname(find.package("rlpsy"))
 rel_tol <- 1e-4
 
@@ -46,7 +46,7 @@ run_child <- function(mode, lib) {
 }
 
 res <- list()
-if (dir.exists(file.path(old_lib, "rlpsy"))) {
+if (nzchar(old_lib) && dir.exists(file.path(old_lib, "rlpsy"))) {
   res$old_full <- run_child("old-full", old_lib)
   res$old_mb <- run_child("old-minibatch", old_lib)
 }
@@ -67,7 +67,8 @@ row <- function(what, r, target, note) {
                       final_objective = NA, note = "not run (library missing or fit failed)",
                       stringsAsFactors = FALSE))
   }
-  data.frame(fit = what, library = r$lib, minibatch_phase_s = r$minibatch_s,
+  data.frame(fit = what, library = if (identical(r$lib, old_lib)) "RLPSY_BENCH_OLD_LIB" else
+               "R_LIBS", minibatch_phase_s = r$minibatch_s,
              gap_after_minibatch = if (is.null(r$after_minibatch)) NA_real_ else
                (r$after_minibatch - target / (1 + rel_tol)) / abs(target / (1 + rel_tol)),
              time_to_target_s = time_to(r, target, r$minibatch_s), total_s = r$fit_s,
@@ -94,6 +95,6 @@ sentence <- if (all(!is.na(tab$total_s))) sprintf(
   "Not all fits ran; see the table."
 write_table(tab, "minibatch", "Mini-batch EM (removed) against full-batch fits",
   notes = c(sentence,
-    sprintf("Problem `%s` (bench_problem()), observed reward, gamma = 0.9, threads = 2; every fit in a fresh R process, one after another. Previous release from %s.", label, old_lib),
+    sprintf("Problem `%s` (bench_problem()), observed reward, gamma = 0.9, threads = 2; every fit in a fresh R process, one after another. Previous release from the library RLPSY_BENCH_OLD_LIB names.", label),
     "`time_to_target_s`: seconds until the EM trace's objective first came within 1e-4 (relative) of the target (for the mini-batch run: the mini-batch phase plus the full-batch EM iterations after it); `gap_after_minibatch`: relative excess of the objective after the mini-batch phase (at the E-step and prior update that follow it) over the full-batch fit's final objective; `total_s`: the whole fit; `evaluations`: objective + gradient evaluations of the full-batch M-steps (the mini-batch phase's are not counted).",
     "The mini-batch phase's own M-steps pass over all Bellman tuples and the batch's units each iteration; with 10% batches and 3 epochs that is 30 E-steps on 10% of the participants and 30 M-steps of up to 10 L-BFGS iterations each."))

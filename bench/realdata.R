@@ -7,7 +7,7 @@
 # correctness of the student's final answer (cor_validity(), Pearson and
 # Spearman). Skips cleanly (writes a note) when the data file is absent.
 # The data are found at RLPSY_PISA_CC, or ../shared/data/pisa-cc/cc_data.rda
-# relative to the package root, or /work/shared/data/pisa-cc/cc_data.rda.
+# relative to the package root (pisa_cc_path() in common.R).
 # Quick mode uses every 8th student. Writes results/realdata.{csv,md}.
 #
 # Coding: see data-raw/cc_decisions.R (cc_decisions(), cc_available()),
@@ -37,10 +37,7 @@ source(local({
 }))
 
 quick <- is_quick()
-candidates <- c(Sys.getenv("RLPSY_PISA_CC"),
-                file.path(BENCH_DIR, "..", "..", "shared", "data", "pisa-cc", "cc_data.rda"),
-                "/work/shared/data/pisa-cc/cc_data.rda")
-path <- candidates[nzchar(candidates) & file.exists(candidates)][1]
+path <- pisa_cc_path()
 if (is.na(path)) {
   write_table(data.frame(status = "skipped: cc_data.rda not found"), "realdata",
               "Real data: PISA 2012 Climate Control",
@@ -121,7 +118,7 @@ tab <- table(dec$state, dec$action)
 write_table(res, "realdata", "Real data: PISA 2012 Climate Control (CP025Q01)",
   notes = c(
     sprintf("Data: %s%s; %s students, %s decisions (events after \"start\"); building the MDP took %.2f s.",
-            path, if (quick) " (quick mode: every 8th student)" else "",
+            attr(path, "shown"), if (quick) " (quick mode: every 8th student)" else "",
             format(length(seqs), big.mark = ","), format(nrow(dec), big.mark = ","), t_build),
     "MDP: state = number of sliders varied alone so far (0-3), terminal \"end\"; actions vary_new, vary_again, vary_several, reset (button or setting 0_0_0), end. A setting counts as varying a slider alone when exactly that slider differs from the baseline 0_0_0. See data-raw/cc_decisions.R.",
     paste0("Decisions by state (rows) and action: ",

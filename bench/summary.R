@@ -138,8 +138,8 @@ if (!is.null(mb) && nrow(mb) == 3) {
 tg <- if (length(targets)) do.call(rbind, targets)
 m <- machine_info()
 out <- c("# rlpsy benchmark summary", "",
-         sprintf("Machine: %s, %d cores (nproc), %s RAM; R %s; rlpsy %s (library %s); %s.",
-                 m$cpu, m$nproc, m$memory, m$r, m$rlpsy, m$rlpsy_lib, m$os),
+         sprintf("Machine: %s, %d cores (nproc), %s RAM; R %s; rlpsy %s; %s.",
+                 m$cpu, m$nproc, m$memory, m$r, m$rlpsy, m$os),
          sprintf("Summary written %s%s. The machine is shared with other work, so timings carry some noise; ratios were measured side by side in one process.",
                  m$date, if (quick) " (quick mode: tiny smoke run, not the benchmark)" else ""),
          "", "## Targets", "")
